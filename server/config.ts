@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Configuration comes from the environment, is validated once at start and is then read-only.
+ * A bad value stops the start with one line that names the variable (see ConfigError).
+ */
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const seconds = (fallback: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(fallback));
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.preprocess(emptyAsUndefined, z.enum(['development', 'production', 'test']).default('development')),
+    PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65_535).default(3000)),
+    HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
+    MONGODB_URI: z.preprocess(emptyAsUndefined, z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional()),
+    /** Where the embedded database keeps its files when MONGODB_URI is unset. */
+    DEVDB_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data/devdb')),
+    WECHAT_APP_ID: optionalString,
+    WECHAT_APP_SECRET: optionalString,
+    WECHAT_API_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://api.weixin.qq.com')),
+    WECHAT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(60_000).default(5000)),
+    /** Extra attempts after the first on errcode -1 and network failures. */
+    WECHAT_RETRIES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(5).default(2)),
+    WECHAT_WATERMARK_MAX_AGE_S: seconds(0),
+    JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+    JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().default('wx-login-backend')),
+    JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().default('miniprogram')),
+    JWT_EXPIRES_IN_S: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(60).max(86_400 * 30).default(7200)),
+    /** Key (base64 of 32 bytes) that encrypts stored session_keys; derived from JWT_SECRET when unset. */
+    DATA_ENCRYPTION_KEY: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
+        .optional(),
+    ),
+    AUTH_REGISTRATION: z.preprocess(emptyAsUndefined, z.enum(['explicit', 'auto']).default('explicit')),
+    REGISTRATION_TICKET_TTL_S: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(30).max(3600).default(600)),
+    BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).max(10_485_760).default(65_536)),
+    LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.WECHAT_APP_ID && !env.WECHAT_APP_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_SECRET'], message: 'is required when WECHAT_APP_ID is set' });
+    }
+    if (env.NODE_ENV === 'production' && !env.WECHAT_APP_ID) {
+      ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_ID'], message: 'is required when NODE_ENV=production (the simulator is for development)' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  /** Unset: start the embedded database. */
+  mongodbUri: string | undefined;
+  devdbDir: string;
+  wechat: {
+    /** Unset: start the built-in WeChat simulator (development and tests only). */
+    appId: string | undefined;
+    appSecret: string | undefined;
+    apiBaseUrl: string;
+    timeoutMs: number;
+    retries: number;
+    watermarkMaxAgeS: number;
+  };
+  jwt: {
+    secret: string;
+    /** True when no JWT_SECRET was given: tokens die with the process. */
+    ephemeral: boolean;
+    issuer: string;
+    audience: string;
+    expiresInS: number;
+  };
+  dataEncryptionKey: string | undefined;
+  registration: 'explicit' | 'auto';
+  registrationTicketTtlS: number;
+  bodyLimitBytes: number;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment. Throws ConfigError whose message is one line naming the variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = issue.path.join('.') || 'environment';
+    // Never echo the value: it may be a secret.
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}`);
+  }
+  const env = parsed.data;
+  return Object.freeze({
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    mongodbUri: env.MONGODB_URI,
+    devdbDir: env.DEVDB_DIR,
+    wechat: {
+      appId: env.WECHAT_APP_ID,
+      appSecret: env.WECHAT_APP_SECRET,
+      apiBaseUrl: env.WECHAT_API_BASE_URL.replace(/\/+$/, ''),
+      timeoutMs: env.WECHAT_TIMEOUT_MS,
+      retries: env.WECHAT_RETRIES,
+      watermarkMaxAgeS: env.WECHAT_WATERMARK_MAX_AGE_S,
+    },
+    jwt: {
+      secret: env.JWT_SECRET ?? randomBytes(48).toString('base64url'),
+      ephemeral: !env.JWT_SECRET,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      expiresInS: env.JWT_EXPIRES_IN_S,
+    },
+    dataEncryptionKey: env.DATA_ENCRYPTION_KEY,
+    registration: env.AUTH_REGISTRATION,
+    registrationTicketTtlS: env.REGISTRATION_TICKET_TTL_S,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    logLevel: env.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,51 @@
+import mongoose, { type Connection } from 'mongoose';
+import { userModel, type UserModel } from './models/user';
+import { registrationTicketModel, type RegistrationTicketModel } from './models/registrationTicket';
+
+export interface Database {
+  connection: Connection;
+  User: UserModel;
+  RegistrationTicket: RegistrationTicketModel;
+  /** True when the database answers a ping within a second. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a connection of its own (not mongoose's global one) so that tests and scripts can hold
+ * several, and builds the indexes the models declare (the unique openId index is what makes
+ * simultaneous first logins create one user).
+ */
+export async function openDatabase(uri: string, opts: { dbName?: string } = {}): Promise<Database> {
+  const connection = mongoose.createConnection(uri, {
+    dbName: opts.dbName,
+    serverSelectionTimeoutMS: 5000,
+    // Fail fast while the database is gone instead of queueing work behind a dead connection.
+    bufferCommands: false,
+    maxPoolSize: 20,
+  });
+  await connection.asPromise();
+  const User = userModel(connection);
+  const RegistrationTicket = registrationTicketModel(connection);
+  await Promise.all([User.init(), RegistrationTicket.init()]);
+
+  return {
+    connection,
+    User,
+    RegistrationTicket,
+    async ping() {
+      try {
+        const db = connection.db;
+        if (!db) return false;
+        await Promise.race([
+          db.admin().ping(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('ping timeout')), 1000).unref()),
+        ]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => connection.close(),
+  };
+}

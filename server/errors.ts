@@ -1,0 +1,41 @@
+import type { AppErrorData, ErrorReason } from '../shared';
+
+/**
+ * An expected failure, as a value the service layer throws: a stable reason, a message safe to
+ * show a user (never a secret or an internal detail), and optional extra data for the client.
+ * It knows nothing of HTTP or tRPC; server/trpc maps it to a tRPC error by ERROR_REASONS.
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly reason: ErrorReason,
+    message: string,
+    readonly details: Omit<AppErrorData, 'reason'> = {},
+  ) {
+    super(message);
+  }
+}
+
+const UNAVAILABLE_ERROR_NAMES = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+]);
+
+/** True for the driver's errors that mean "the database cannot be reached right now". */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (UNAVAILABLE_ERROR_NAMES.has(e.name)) return true;
+    // mongoose with bufferCommands off, on a closed or never-opened connection
+    if (e.name === 'MongooseError' && /not connected|connection .*closed|Client must be connected/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** MongoDB's duplicate key error: the unique index said no. */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}

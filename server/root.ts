@@ -1,0 +1,17 @@
+import { authRouter } from './routers/auth';
+import { createCallerFactory, publicProcedure, router } from './trpc/init';
+
+export const appRouter = router({
+  /** A no-op: liveness through tRPC, and the baseline the benchmark compares against. */
+  ping: publicProcedure.query(() => 'pong' as const),
+  auth: authRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+/**
+ * Calls procedures in process, for scripts and tests:
+ * `createCaller(createContext({ services })).auth.login({ code })`.
+ */
+export const createCaller = createCallerFactory(appRouter);
+export { createContext } from './trpc/context';

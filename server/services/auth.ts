@@ -1,0 +1,125 @@
+import type { LoginInput, LoginOutput, RegisterInput, RegisterOutput } from '../../shared';
+import type { Database } from '../db/connection';
+import { AppError, isDuplicateKey } from '../errors';
+import type { SecretBox } from '../secrets/secretBox';
+import type { AccessTokens } from '../tokens/accessToken';
+import { code2Session, type WeChatAppCredentials, type WeChatSession } from '../wechat/code2Session';
+import type { WeChatHttpOptions } from '../wechat/requestJson';
+import { verifiedProfile, type UserDataInput, type WeChatProfile } from '../wechat/userData';
+import {
+  claimRegistrationTicket,
+  issueRegistrationTicket,
+  peekRegistrationTicket,
+  type TicketDeps,
+} from './registrationTickets';
+import { profileUpdate, toUserOutput, type StoredUser } from './users';
+
+export interface AuthDeps {
+  db: Database;
+  box: SecretBox;
+  tokens: AccessTokens;
+  wechat: { app: WeChatAppCredentials; http: WeChatHttpOptions; watermarkMaxAgeS: number };
+  registration: 'explicit' | 'auto';
+  tickets: TicketDeps;
+  now: () => Date;
+}
+
+function verifyUserData(deps: AuthDeps, input: UserDataInput, session: WeChatSession): WeChatProfile | null {
+  return verifiedProfile(input, session.sessionKey, session.openId, {
+    appId: deps.wechat.app.appId,
+    maxAgeS: deps.wechat.watermarkMaxAgeS,
+    nowS: Math.floor(deps.now().getTime() / 1000),
+  });
+}
+
+/** What every login and registration records: the time and the (sealed) fresh session_key. */
+function loginFields(deps: AuthDeps, session: WeChatSession) {
+  const now = deps.now();
+  return {
+    lastLoginAt: now,
+    sessionKeyEnc: deps.box.seal(session.sessionKey),
+    sessionKeyUpdatedAt: now,
+    ...(session.unionId ? { unionId: session.unionId } : {}),
+  };
+}
+
+/**
+ * auth.login: the code alone is enough; signed or encrypted profile data, when sent, is verified
+ * against this code's session_key and refreshes the profile.
+ */
+export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginOutput> {
+  const session = await code2Session(deps.wechat.app, input.code, deps.wechat.http);
+  const profile = verifyUserData(deps, input, session);
+  const $set = { ...profileUpdate(profile, undefined), ...loginFields(deps, session) };
+
+  // Returning active user: one round trip.
+  const returning = await deps.db.User.findOneAndUpdate(
+    { openId: session.openId, status: 'active' },
+    { $set },
+    { new: true },
+  ).lean<StoredUser>();
+  if (returning) return { ...deps.tokens.issue(String(returning._id)), user: toUserOutput(returning), isNewUser: false };
+
+  const existing = await deps.db.User.exists({ openId: session.openId });
+  if (existing) throw new AppError('USER_BANNED', 'This account is banned');
+
+  if (deps.registration === 'explicit') {
+    const registrationTicket = await issueRegistrationTicket(deps.tickets, session);
+    throw new AppError('USER_NOT_REGISTERED', 'No account for this WeChat user yet; register with the registration ticket', {
+      registrationTicket,
+    });
+  }
+
+  const { user, created } = await upsertUser(deps, session.openId, $set);
+  if (user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
+  return { ...deps.tokens.issue(String(user._id)), user: toUserOutput(user), isNewUser: created };
+}
+
+/**
+ * Auto registration: an upsert on the unique openId, so simultaneous first logins of one user
+ * create exactly one document. A duplicate key error means another request inserted it between
+ * our match and our insert; the retry then matches it.
+ */
+async function upsertUser(deps: AuthDeps, openId: string, $set: object): Promise<{ user: StoredUser; created: boolean }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const result = await deps.db.User.findOneAndUpdate(
+        { openId },
+        { $set, $setOnInsert: { openId, status: 'active' } },
+        { upsert: true, new: true, includeResultMetadata: true, lean: true },
+      );
+      return { user: result.value as unknown as StoredUser, created: !result.lastErrorObject?.updatedExisting };
+    } catch (err) {
+      if (!isDuplicateKey(err) || attempt >= 2) throw err;
+    }
+  }
+}
+
+/** auth.register: with a fresh code, or with the ticket a USER_NOT_REGISTERED login handed out. */
+export async function register(deps: AuthDeps, input: RegisterInput): Promise<RegisterOutput> {
+  const session = input.registrationTicket
+    ? await peekRegistrationTicket(deps.tickets, input.registrationTicket)
+    : await code2Session(deps.wechat.app, input.code!, deps.wechat.http);
+  const profile = verifyUserData(deps, input, session);
+  if (input.registrationTicket) await claimRegistrationTicket(deps.tickets, input.registrationTicket);
+
+  let created: StoredUser;
+  try {
+    const doc = await deps.db.User.create({
+      openId: session.openId,
+      status: 'active',
+      ...profileUpdate(profile, input.profile),
+      ...loginFields(deps, session),
+    });
+    created = doc.toObject() as StoredUser;
+  } catch (err) {
+    if (isDuplicateKey(err)) throw new AppError('USER_EXISTS', 'This WeChat user is already registered; log in instead');
+    throw err;
+  }
+  return {
+    userId: String(created._id),
+    createdAt: created.createdAt,
+    ...deps.tokens.issue(String(created._id)),
+    user: toUserOutput(created),
+  };
+}

@@ -1,0 +1,58 @@
+import { initTRPC } from '@trpc/server';
+import superjson from 'superjson';
+import { AppError } from '../errors';
+import { loadActiveUser } from '../services/users';
+import type { Context } from './context';
+import { errorData, INTERNAL_MESSAGE, toTRPCError } from './errorShape';
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  // Never put stacks into responses, whatever NODE_ENV says.
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const data = errorData(error);
+    const internal = data.reason === 'INTERNAL';
+    return {
+      ...shape,
+      message: internal ? INTERNAL_MESSAGE : shape.message,
+      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, ...data },
+    };
+  },
+});
+
+/**
+ * Maps expected failures to their tRPC code and logs the outcome of every call. The log line
+ * carries the path, duration and reason only: never input, never a token.
+ */
+const outcome = t.middleware(async ({ ctx, path, type, next }) => {
+  const started = performance.now();
+  const result = await next();
+  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  if (result.ok) {
+    ctx.services.logger.debug({ path, type, durationMs, outcome: 'ok' }, 'procedure');
+    return result;
+  }
+  const mapped = toTRPCError(result.error);
+  const reason = errorData(mapped).reason;
+  if (reason === 'INTERNAL') {
+    ctx.services.logger.error({ path, type, durationMs, reason, err: mapped.cause ?? mapped }, 'procedure failed unexpectedly');
+  } else {
+    ctx.services.logger.info({ path, type, durationMs, reason }, 'procedure rejected');
+  }
+  throw mapped;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure.use(outcome);
+
+/** Requires `Authorization: Bearer <accessToken>` naming an active user; narrows ctx.user. */
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const header = ctx.authorization;
+  if (!header) throw new AppError('TOKEN_MISSING', 'Send Authorization: Bearer <accessToken>');
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new AppError('TOKEN_INVALID', 'The Authorization header must be Bearer <accessToken>');
+  const userId = ctx.services.tokens.verify(match[1]!);
+  const user = await loadActiveUser(ctx.services.db, userId);
+  return next({ ctx: { ...ctx, user } });
+});

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { AppError } from '../errors';
+import { requestWeChatJson, type WeChatHttpOptions } from './requestJson';
+
+export interface WeChatAppCredentials {
+  appId: string;
+  appSecret: string;
+  apiBaseUrl: string;
+}
+
+export interface WeChatSession {
+  openId: string;
+  /** Base64 of 16 bytes. A secret: it never leaves this server. */
+  sessionKey: string;
+  unionId: string | null;
+}
+
+const code2SessionAnswer = z.object({
+  openid: z.string().min(1),
+  session_key: z.string().refine((k) => Buffer.from(k, 'base64').length === 16),
+  unionid: z.string().min(1).optional(),
+});
+
+/** auth.code2Session: trades a wx.login code for the user's openid and session_key. */
+export async function code2Session(app: WeChatAppCredentials, code: string, http: WeChatHttpOptions): Promise<WeChatSession> {
+  const query = new URLSearchParams({
+    appid: app.appId,
+    secret: app.appSecret,
+    js_code: code,
+    grant_type: 'authorization_code',
+  });
+  const body = await requestWeChatJson(`${app.apiBaseUrl}/sns/jscode2session?${query}`, { method: 'GET' }, http);
+  const parsed = code2SessionAnswer.safeParse(body);
+  if (!parsed.success) throw new AppError('WECHAT_ERROR', 'WeChat answered the login with an unexpected shape');
+  return { openId: parsed.data.openid, sessionKey: parsed.data.session_key, unionId: parsed.data.unionid ?? null };
+}

@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '../errors';
+import { isTransientErrcode, weChatErrorFor } from './errcodes';
+
+export interface WeChatHttpOptions {
+  timeoutMs: number;
+  /** Extra attempts after the first, on transient failures only. */
+  retries: number;
+  /** First backoff delay; doubles each attempt, with jitter. */
+  backoffMs?: number;
+}
+
+/** Transient: a timeout, a connection error, a 5xx, a body that is not JSON, or errcode -1. */
+class TransientFailure extends Error {}
+
+/**
+ * One call to a WeChat API: JSON in, JSON out. WeChat reports errors as HTTP 200 with a non-zero
+ * errcode; those become WeChatApiError. Transient failures are retried with exponential backoff
+ * and then become WECHAT_UNAVAILABLE. The URL is never put into an error: it carries the secret.
+ */
+export async function requestWeChatJson<T extends object>(
+  url: string,
+  init: { method: 'GET' | 'POST'; body?: object },
+  opts: WeChatHttpOptions,
+): Promise<T> {
+  const backoffMs = opts.backoffMs ?? 100;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await attemptOnce<T>(url, init, opts.timeoutMs);
+    } catch (err) {
+      if (!(err instanceof TransientFailure)) throw err;
+      if (attempt >= opts.retries) {
+        if (err.cause instanceof AppError) throw err.cause;
+        throw new AppError('WECHAT_UNAVAILABLE', 'WeChat could not be reached; try again shortly');
+      }
+      const delay = backoffMs * 2 ** attempt;
+      await sleep(delay / 2 + Math.random() * (delay / 2));
+    }
+  }
+}
+
+async function attemptOnce<T extends object>(url: string, init: { method: 'GET' | 'POST'; body?: object }, timeoutMs: number): Promise<T> {
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, {
+      method: init.method,
+      headers: init.body ? { 'content-type': 'application/json' } : undefined,
+      body: init.body ? JSON.stringify(init.body) : undefined,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await response.text();
+  } catch {
+    throw new TransientFailure('network');
+  }
+  if (response.status >= 500) throw new TransientFailure(`http ${response.status}`);
+  if (response.status !== 200) {
+    throw new AppError('WECHAT_ERROR', `WeChat answered with HTTP ${response.status}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new TransientFailure('not json');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TransientFailure('not an object');
+  const errcode = (body as { errcode?: unknown }).errcode;
+  if (typeof errcode === 'number' && errcode !== 0) {
+    if (isTransientErrcode(errcode)) throw new TransientFailure('busy', { cause: weChatErrorFor(errcode) });
+    throw weChatErrorFor(errcode);
+  }
+  return body as T;
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { AppError } from '../errors';
+import { checkWatermark, decryptWeChatData, type WatermarkPolicy } from './dataCrypto';
+import { verifyRawDataSignature } from './rawDataSignature';
+
+export interface UserDataInput {
+  encryptedData?: string | undefined;
+  iv?: string | undefined;
+  rawData?: string | undefined;
+  signature?: string | undefined;
+}
+
+/** Profile fields WeChat's (legacy) user info carries. Wrongly typed fields are dropped, not fatal. */
+const field = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+const weChatProfile = z.object({
+  nickName: field(z.string().max(64)),
+  avatarUrl: field(z.string().max(1024)),
+  gender: field(z.union([z.literal(0), z.literal(1), z.literal(2)])),
+  language: field(z.string().max(32)),
+  city: field(z.string().max(64)),
+  province: field(z.string().max(64)),
+  country: field(z.string().max(64)),
+});
+export type WeChatProfile = z.infer<typeof weChatProfile>;
+
+/**
+ * Verifies whatever signed or encrypted user data came with a login, against the session_key
+ * WeChat just gave us for this code, and returns the profile it carries (null when none was sent).
+ * rawData+signature and encryptedData+iv are each all-or-nothing.
+ */
+export function verifiedProfile(input: UserDataInput, sessionKey: string, openId: string, watermark: WatermarkPolicy): WeChatProfile | null {
+  if ((input.encryptedData === undefined) !== (input.iv === undefined)) {
+    throw new AppError('ENCRYPTED_DATA_INCOMPLETE', 'encryptedData and iv must be sent together');
+  }
+  if ((input.rawData === undefined) !== (input.signature === undefined)) {
+    throw new AppError('ENCRYPTED_DATA_INCOMPLETE', 'rawData and signature must be sent together');
+  }
+
+  if (input.rawData !== undefined && input.signature !== undefined) {
+    verifyRawDataSignature(input.rawData, input.signature, sessionKey);
+  }
+
+  if (input.encryptedData !== undefined && input.iv !== undefined) {
+    const data = decryptWeChatData(sessionKey, input.encryptedData, input.iv);
+    checkWatermark(data, watermark);
+    // Legacy getUserInfo data names its user; it must be the one this code belongs to.
+    if (data.openId !== undefined && data.openId !== openId) {
+      throw new AppError('ENCRYPTED_DATA_INVALID', 'encryptedData belongs to another user');
+    }
+    return weChatProfile.parse(data);
+  }
+
+  if (input.rawData !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(input.rawData);
+    } catch {
+      throw new AppError('ENCRYPTED_DATA_INVALID', 'rawData is not JSON');
+    }
+    return weChatProfile.parse(typeof raw === 'object' && raw !== null ? raw : {});
+  }
+  return null;
+}

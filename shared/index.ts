@@ -1,0 +1,5 @@
+export * from './reasons';
+export * from './errors';
+export * from './schemas/user';
+export * from './schemas/auth';
+export * from './schemas/wechatData';

@@ -1,0 +1,54 @@
+/**
+ * Every expected failure has a stable reason: clients switch on `error.data.reason`, never on
+ * message text. Defined once, as data, with the tRPC code each one travels under.
+ */
+export const ERROR_REASONS = {
+  // Input
+  INVALID_INPUT: 'BAD_REQUEST',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+
+  // The wx.login code and WeChat's answer to it
+  WECHAT_CODE_INVALID: 'BAD_REQUEST', // 40029: wrong, expired or from another appid; call wx.login again
+  WECHAT_CODE_USED: 'BAD_REQUEST', // 40163: each code is single-use; usually a double submit
+  WECHAT_RATE_LIMITED: 'TOO_MANY_REQUESTS', // 45011
+  WECHAT_USER_BLOCKED: 'FORBIDDEN', // 40226: high-risk user, WeChat blocks the login
+  WECHAT_UNAVAILABLE: 'SERVICE_UNAVAILABLE', // -1 after retries, timeouts, 5xx, garbage
+  WECHAT_MISCONFIGURED: 'INTERNAL_SERVER_ERROR', // 40013 / 40125: our appid or secret, never the user's fault
+  WECHAT_ERROR: 'BAD_GATEWAY', // any other errcode
+
+  // Encrypted user data and rawData signature
+  ENCRYPTED_DATA_INVALID: 'BAD_REQUEST', // does not decrypt with this session_key (often a stale key)
+  WATERMARK_APPID_MISMATCH: 'BAD_REQUEST',
+  WATERMARK_EXPIRED: 'BAD_REQUEST',
+  SIGNATURE_INVALID: 'BAD_REQUEST',
+  ENCRYPTED_DATA_INCOMPLETE: 'BAD_REQUEST', // encryptedData without iv, rawData without signature ...
+
+  // Accounts
+  USER_NOT_REGISTERED: 'UNAUTHORIZED',
+  USER_EXISTS: 'CONFLICT',
+  USER_BANNED: 'FORBIDDEN',
+  USER_NOT_FOUND: 'UNAUTHORIZED',
+  REGISTRATION_DISABLED: 'FORBIDDEN',
+  REGISTRATION_TICKET_INVALID: 'UNAUTHORIZED', // unknown, used, expired or tampered ticket
+
+  // Our own access token
+  TOKEN_MISSING: 'UNAUTHORIZED',
+  TOKEN_INVALID: 'UNAUTHORIZED',
+  TOKEN_EXPIRED: 'UNAUTHORIZED',
+
+  // Us
+  NOT_FOUND: 'NOT_FOUND',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE', // the database is unreachable
+  INTERNAL: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export type ErrorReason = keyof typeof ERROR_REASONS;
+export type ErrorCode = (typeof ERROR_REASONS)[ErrorReason];
+
+export const ErrorReason = Object.fromEntries(
+  Object.keys(ERROR_REASONS).map((k) => [k, k]),
+) as { readonly [K in ErrorReason]: K };
+
+export function isErrorReason(value: unknown): value is ErrorReason {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_REASONS, value);
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { plainProfileInput, userOutput } from './user';
+import { encryptedUserDataInput, wxLoginCode } from './wechatData';
+
+export const loginInput = z.object({
+  code: wxLoginCode,
+  ...encryptedUserDataInput,
+});
+export type LoginInput = z.infer<typeof loginInput>;
+
+const accessTokenFields = {
+  accessToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  /** Seconds until accessToken expires. */
+  expiresIn: z.number().int().positive(),
+};
+
+export const loginOutput = z.object({
+  ...accessTokenFields,
+  user: userOutput,
+  isNewUser: z.boolean(),
+});
+export type LoginOutput = z.infer<typeof loginOutput>;
+
+export const registerInput = z
+  .object({
+    /** A fresh wx.login code ... */
+    code: wxLoginCode.optional(),
+    /** ... or the ticket from a USER_NOT_REGISTERED login error, so no second wx.login is needed. */
+    registrationTicket: z.string().min(1).max(512).optional(),
+    ...encryptedUserDataInput,
+    profile: plainProfileInput.optional(),
+  })
+  .refine((v) => (v.code === undefined) !== (v.registrationTicket === undefined), {
+    message: 'send exactly one of code or registrationTicket',
+    path: ['code'],
+  });
+export type RegisterInput = z.infer<typeof registerInput>;
+
+export const registerOutput = z.object({
+  userId: z.string(),
+  createdAt: z.date(),
+  ...accessTokenFields,
+  user: userOutput,
+});
+export type RegisterOutput = z.infer<typeof registerOutput>;
