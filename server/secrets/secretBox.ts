@@ -20,9 +20,11 @@ export function createSecretBox(key: Buffer): SecretBox {
       return ['v1', iv, cipher.getAuthTag(), ct].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
     },
     open(sealed) {
-      const [version, iv, tag, ct] = sealed.split('.');
-      if (version !== 'v1' || !iv || !tag || ct === undefined) throw new Error('not a sealed value');
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      const parts = sealed.split('.');
+      const [version, iv, tag, ct] = parts;
+      if (parts.length !== 4 || version !== 'v1' || !iv || !tag || ct === undefined) throw new Error('not a sealed value');
+      // authTagLength pins the tag to 16 bytes: otherwise GCM accepts a truncated (4..15 byte) tag.
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     },

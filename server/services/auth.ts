@@ -56,7 +56,7 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginOut
   const returning = await deps.db.User.findOneAndUpdate(
     { openId: session.openId, status: 'active' },
     { $set },
-    { new: true },
+    { returnDocument: 'after' },
   ).lean<StoredUser>();
   if (returning) return { ...deps.tokens.issue(String(returning._id)), user: toUserOutput(returning), isNewUser: false };
 
@@ -86,7 +86,7 @@ async function upsertUser(deps: AuthDeps, openId: string, $set: object): Promise
       const result = await deps.db.User.findOneAndUpdate(
         { openId },
         { $set, $setOnInsert: { openId, status: 'active' } },
-        { upsert: true, new: true, includeResultMetadata: true, lean: true },
+        { upsert: true, returnDocument: 'after', includeResultMetadata: true, lean: true },
       );
       return { user: result.value as unknown as StoredUser, created: !result.lastErrorObject?.updatedExisting };
     } catch (err) {

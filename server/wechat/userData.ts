@@ -57,7 +57,7 @@ export function verifiedProfile(input: UserDataInput, sessionKey: string, openId
     } catch {
       throw new AppError('ENCRYPTED_DATA_INVALID', 'rawData is not JSON');
     }
-    return weChatProfile.parse(typeof raw === 'object' && raw !== null ? raw : {});
+    return weChatProfile.parse(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {});
   }
   return null;
 }

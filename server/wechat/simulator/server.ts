@@ -184,8 +184,33 @@ function applyFault(fault: FaultKind, req: IncomingMessage, res: ServerResponse)
   }
 }
 
-async function handle(state: SimulatorState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * The mini program's side over HTTP, for a demo or a test in another process (the demo command
+ * against `npm start`): POST /__app/login {openid, unionId?} → {code};
+ * POST /__app/userInfo {openid, profile?} → {encryptedData, iv, rawData, signature, userInfo}.
+ * Not WeChat API: these stand in for wx.login and wx.getUserInfo on a phone.
+ */
+async function handleAppSide(appFor: (appId: string) => AppSide, defaultAppId: string, pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  const input = body === 'too-large' ? undefined : jsonObject(body);
+  if (req.method !== 'POST' || !input || typeof input.openid !== 'string' || input.openid === '') {
+    return sendJson(res, 400, wxError(40097, 'POST a JSON body with an openid'));
+  }
+  const app = appFor(typeof input.appid === 'string' ? input.appid : defaultAppId);
+  if (pathname === '/__app/login') {
+    const unionId = typeof input.unionId === 'string' ? input.unionId : undefined;
+    return sendJson(res, 200, { code: app.login(input.openid, unionId ? { unionId } : undefined) });
+  }
+  if (pathname === '/__app/userInfo') {
+    const profile = typeof input.profile === 'object' && input.profile !== null ? (input.profile as Record<string, unknown>) : {};
+    return sendJson(res, 200, { ...app.userInfo(input.openid, profile) });
+  }
+  sendJson(res, 404, wxError(404, 'not found'));
+}
+
+async function handle(state: SimulatorState, appSide: (pathname: string, req: IncomingMessage, res: ServerResponse) => Promise<void>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator');
+  if (url.pathname.startsWith('/__app/')) return appSide(url.pathname, req, res);
   const route = ROUTES.get(url.pathname);
   if (!route) {
     req.resume();
@@ -214,9 +239,16 @@ export function createWeChatSimulator(opts: SimulatorOptions): WeChatSimulator {
   const appSides = new Map(opts.apps.map((app) => [app.appId, createAppSide(state, app.appId)]));
   const host = opts.host ?? '127.0.0.1';
   let url = '';
+  const appFor = (appId: string): AppSide => {
+    const side = appSides.get(appId);
+    if (!side) throw new Error(`appid ${appId} is not configured in this simulator`);
+    return side;
+  };
 
+  const appSide = (pathname: string, req: IncomingMessage, res: ServerResponse) =>
+    handleAppSide(appFor, defaultApp.appId, pathname, req, res);
   const server = createServer((req, res) => {
-    handle(state, req, res).catch((error: unknown) => {
+    handle(state, appSide, req, res).catch((error: unknown) => {
       // A client that hung up mid-body leaves nobody to answer; anything else is a simulator bug,
       // reported in the response because the simulator never logs.
       if (!res.headersSent && !res.destroyed) {
@@ -224,12 +256,6 @@ export function createWeChatSimulator(opts: SimulatorOptions): WeChatSimulator {
       }
     });
   });
-
-  const appFor = (appId: string): AppSide => {
-    const side = appSides.get(appId);
-    if (!side) throw new Error(`appid ${appId} is not configured in this simulator`);
-    return side;
-  };
 
   return {
     get url() {

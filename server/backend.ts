@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { createAppServices, type AppServices, type WeChatApp } from './appServices';
+import type { Config } from './config';
+import { openDatabase } from './db/connection';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
+import { createHttpServer } from './http';
+import type { Logger } from './logger';
+import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
+import { createWeChatSimulator, type WeChatSimulator } from './wechat/simulator';
+
+export interface BackendOptions {
+  config: Config;
+  logger: Logger;
+  /** Tests share one database server and give each file its own database name. */
+  mongodbUri?: string;
+  dbName?: string;
+  now?: () => Date;
+}
+
+export interface RunningBackend {
+  /** Base URL of the HTTP server; tRPC is at `${url}/trpc`. */
+  url: string;
+  services: AppServices;
+  /** Present when no WECHAT_APP_ID was configured. */
+  simulator: WeChatSimulator | undefined;
+  /** Present when no MONGODB_URI was configured. */
+  embeddedDatabase: EmbeddedDatabase | undefined;
+  wechatApp: WeChatApp;
+  stop(): Promise<void>;
+}
+
+const CLEANUP_INTERVAL_MS = 60_000;
+/** `mongodb://host/db?...`: the database named in the URI, if any. */
+const DB_IN_URI = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/;
+
+/**
+ * Starts the whole product: the WeChat side (real, or the built-in simulator), the database
+ * (MONGODB_URI, or the embedded one), the services and the HTTP server. `stop()` undoes it all
+ * in reverse order.
+ */
+export async function startBackend(opts: BackendOptions): Promise<RunningBackend> {
+  const { config, logger } = opts;
+  const stack: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stack.reverse().splice(0)) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
+  };
+
+  try {
+    let simulator: WeChatSimulator | undefined;
+    let wechatApp: WeChatApp;
+    if (config.wechat.appId && config.wechat.appSecret) {
+      wechatApp = { appId: config.wechat.appId, appSecret: config.wechat.appSecret, apiBaseUrl: config.wechat.apiBaseUrl };
+    } else {
+      const app = { appId: 'wx' + randomBytes(8).toString('hex'), appSecret: randomBytes(16).toString('hex') };
+      simulator = createWeChatSimulator({ apps: [app] });
+      const url = await simulator.start();
+      stack.push(() => simulator!.stop());
+      wechatApp = { ...app, apiBaseUrl: url };
+      logger.warn({ simulatorUrl: url, appId: app.appId }, 'WECHAT_APP_ID is unset: using the built-in WeChat simulator (development only)');
+    }
+
+    let embeddedDatabase: EmbeddedDatabase | undefined;
+    let uri = opts.mongodbUri ?? config.mongodbUri;
+    if (!uri) {
+      embeddedDatabase = await startEmbeddedDatabase({ dir: config.devdbDir, log: (line) => logger.info(line) });
+      stack.push(() => embeddedDatabase!.stop());
+      uri = embeddedDatabase.uri;
+      logger.info(`database: ${embeddedDatabase.description}`);
+    }
+
+    const db = await openDatabase(uri, { dbName: opts.dbName ?? (DB_IN_URI.test(uri) ? undefined : 'wx_login') });
+    stack.push(() => db.close());
+
+    if (config.jwt.ephemeral) logger.warn('JWT_SECRET is unset: using an ephemeral key, so tokens die with this process');
+
+    const services = createAppServices({ config, wechatApp, db, logger, now: opts.now });
+    const cleanup = setInterval(() => {
+      deleteExpiredRegistrationTickets({ db, now: opts.now ?? (() => new Date()) }).catch((err) =>
+        logger.warn({ err }, 'cleanup of expired registration tickets failed'),
+      );
+    }, CLEANUP_INTERVAL_MS);
+    cleanup.unref();
+    stack.push(async () => clearInterval(cleanup));
+
+    const http = createHttpServer(services);
+    const url = await http.start();
+    stack.push(() => http.stop());
+    logger.info({ url, trpc: `${url}/trpc`, health: `${url}/healthz` }, 'listening');
+
+    return { url, services, simulator, embeddedDatabase, wechatApp, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,102 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import { TRPCError, getTRPCErrorShape, transformTRPCResponse, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import type { AppServices } from './appServices';
+import { AppError } from './errors';
+import { appRouter } from './root';
+import { createContext } from './trpc/context';
+
+export interface HttpServer {
+  app: FastifyInstance;
+  /** Listens; resolves with the base URL, e.g. http://127.0.0.1:3000 */
+  start(opts?: { host?: string; port?: number }): Promise<string>;
+  /** Stops accepting, lets requests in flight finish, closes keep-alive sockets. */
+  stop(): Promise<void>;
+}
+
+/** Errors Fastify raises before tRPC sees the request, by HTTP status. */
+const FASTIFY_STATUS_TO_TRPC: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'BAD_REQUEST',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+export function createHttpServer(services: AppServices): HttpServer {
+  const { config, logger } = services;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Procedures log their own outcome (server/trpc/init.ts); per-request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    // Behind a load balancer set TRUST_PROXY in a later step; loopback development needs none.
+    trustProxy: false,
+    forceCloseConnections: 'idle',
+  });
+
+  app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      createContext: ({ req }: { req: FastifyRequest }) =>
+        createContext({
+          services,
+          authorization: req.headers.authorization,
+          clientIp: req.ip,
+          userAgent: req.headers['user-agent'],
+        }),
+    },
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const up = await services.db.ping();
+    return reply.code(up ? 200 : 503).send({ status: up ? 'ok' : 'unavailable', database: up ? 'up' : 'down' });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { reason: 'NOT_FOUND', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  // A body over the limit, a wrong content type...: answered before tRPC runs, so give them the
+  // tRPC error shape (with a reason) on /trpc and a small JSON error elsewhere. Never a stack.
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) logger.error({ err: error, url: req.url.split('?')[0] }, 'request failed unexpectedly');
+    const code = FASTIFY_STATUS_TO_TRPC[status] ?? (status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
+    const message =
+      code === 'PAYLOAD_TOO_LARGE'
+        ? `Request body is larger than ${config.bodyLimitBytes} bytes`
+        : code === 'INTERNAL_SERVER_ERROR'
+          ? 'Internal server error'
+          : error.message;
+    if (!req.url.startsWith('/trpc/')) {
+      return reply.code(status).send({ error: { reason: code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : 'INVALID_INPUT', message } });
+    }
+    return reply.code(status).send(trpcErrorBody(req, code, message));
+  });
+
+  return {
+    app,
+    async start(opts = {}) {
+      await app.listen({ host: opts.host ?? config.host, port: opts.port ?? config.port });
+      const address = app.server.address();
+      if (!address || typeof address === 'string') throw new Error('server has no TCP address');
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    },
+    stop: () => app.close(),
+  };
+}
+
+/** The body tRPC itself would send for this error: one item, or one per call of a batch. */
+function trpcErrorBody(req: FastifyRequest, code: TRPC_ERROR_CODE_KEY, message: string) {
+  const url = new URL(req.url, 'http://localhost');
+  const paths = decodeURIComponent(url.pathname.slice('/trpc/'.length)).split(',');
+  const reason = code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : code === 'INTERNAL_SERVER_ERROR' ? 'INTERNAL' : 'INVALID_INPUT';
+  const config = appRouter._def._config;
+  const items = paths.map((path) => {
+    const error = new TRPCError({ code, message, cause: new AppError(reason, message) });
+    const shape = getTRPCErrorShape({ config, error, type: 'unknown', path, input: undefined, ctx: undefined });
+    return transformTRPCResponse(config, { error: shape });
+  });
+  return url.searchParams.get('batch') === '1' ? items : items[0];
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
+import superjson from 'superjson';
+import { inject } from 'vitest';
+import { startBackend, type RunningBackend } from '../../server/backend';
+import { loadConfig } from '../../server/config';
+import { createLogger } from '../../server/logger';
+import type { AppRouter } from '../../server/root';
+import type { WeChatSimulator } from '../../server/wechat/simulator';
+
+/**
+ * The real product for end-to-end tests: HTTP server on loopback, the run's database (a database
+ * of its own per backend), the WeChat simulator over real HTTP. Records every response body and
+ * log line, and every session_key the simulator hands out, so a test can prove none leaked.
+ */
+export interface TestBackend {
+  backend: RunningBackend;
+  url: string;
+  sim: WeChatSimulator;
+  /** A typed tRPC client over real HTTP; `token` is sent as Bearer. */
+  client(opts?: { token?: string; batch?: boolean }): ReturnType<typeof createTRPCClient<AppRouter>>;
+  /** wx.login for this openid: a fresh code (and a fresh session_key, recorded). */
+  wxLogin(openid: string, opts?: { unionId?: string }): string;
+  /** Raw fetch against the server, recorded like the client's. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Secrets seen in any response body or log line so far (should stay empty). */
+  leakedSecrets(): string[];
+  logLines(): string[];
+  stop(): Promise<void>;
+}
+
+export const uniqueOpenId = (label = 'user') => `o_${label}_${randomBytes(6).toString('hex')}`;
+
+export async function startTestBackend(env: Record<string, string> = {}): Promise<TestBackend> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'debug',
+    WECHAT_RETRIES: '1',
+    WECHAT_TIMEOUT_MS: '1000',
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const backend = await startBackend({
+    config,
+    logger: createLogger(config.logLevel, sink),
+    mongodbUri: inject('mongodbUri'),
+    dbName: `test_${randomBytes(6).toString('hex')}`,
+  });
+  const sim = backend.simulator!;
+  const responses: string[] = [];
+  const secrets = new Set<string>([backend.wechatApp.appSecret, config.jwt.secret]);
+
+  const recordingFetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const res = await fetch(input, init);
+    responses.push(await res.clone().text());
+    return res;
+  };
+
+  return {
+    backend,
+    url: backend.url,
+    sim,
+    client(opts = {}) {
+      const linkOpts = {
+        url: `${backend.url}/trpc`,
+        transformer: superjson,
+        fetch: recordingFetch,
+        headers: () => (opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      };
+      const link: TRPCLink<AppRouter> = opts.batch ? httpBatchLink(linkOpts) : httpLink(linkOpts);
+      return createTRPCClient<AppRouter>({ links: [link] });
+    },
+    wxLogin(openid, opts) {
+      const code = sim.app.login(openid, opts);
+      const key = sim.app.sessionKeyOf(openid);
+      if (key) secrets.add(key);
+      return code;
+    },
+    fetch: (path, init) => recordingFetch(`${backend.url}${path}`, init),
+    leakedSecrets() {
+      const leaks: string[] = [];
+      for (const secret of secrets) {
+        const forms = [secret, Buffer.from(secret, 'base64').toString('hex'), encodeURIComponent(secret)];
+        if ([...responses, ...logs].some((text) => forms.some((f) => text.includes(f)))) leaks.push(secret.slice(0, 4) + '…');
+      }
+      return leaks;
+    },
+    logLines: () => logs,
+    stop: () => backend.stop(),
+  };
+}
