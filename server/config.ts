@@ -7,12 +7,23 @@ import { z } from 'zod';
  */
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
-const seconds = (fallback: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(fallback));
+/** A whole number written in decimal digits: rejects ' ', '0x10', '1e3' that Number() would take. */
+const integer = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(max))
+      .default(String(fallback) as never),
+  );
+const seconds = (fallback: number) => integer(0, 31_536_000, fallback);
 
 const envSchema = z
   .object({
     NODE_ENV: z.preprocess(emptyAsUndefined, z.enum(['development', 'production', 'test']).default('development')),
-    PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65_535).default(3000)),
+    PORT: integer(0, 65_535, 3000),
     HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
     MONGODB_URI: z.preprocess(emptyAsUndefined, z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional()),
     /** Where the embedded database keeps its files when MONGODB_URI is unset. */
@@ -20,14 +31,14 @@ const envSchema = z
     WECHAT_APP_ID: optionalString,
     WECHAT_APP_SECRET: optionalString,
     WECHAT_API_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://api.weixin.qq.com')),
-    WECHAT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(60_000).default(5000)),
+    WECHAT_TIMEOUT_MS: integer(100, 60_000, 5000),
     /** Extra attempts after the first on errcode -1 and network failures. */
-    WECHAT_RETRIES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(5).default(2)),
+    WECHAT_RETRIES: integer(0, 5, 2),
     WECHAT_WATERMARK_MAX_AGE_S: seconds(0),
     JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
     JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().default('wx-login-backend')),
     JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().default('miniprogram')),
-    JWT_EXPIRES_IN_S: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(60).max(86_400 * 30).default(7200)),
+    JWT_EXPIRES_IN_S: integer(60, 86_400 * 30, 7200),
     /** Key (base64 of 32 bytes) that encrypts stored session_keys; derived from JWT_SECRET when unset. */
     DATA_ENCRYPTION_KEY: z.preprocess(
       emptyAsUndefined,
@@ -37,8 +48,8 @@ const envSchema = z
         .optional(),
     ),
     AUTH_REGISTRATION: z.preprocess(emptyAsUndefined, z.enum(['explicit', 'auto']).default('explicit')),
-    REGISTRATION_TICKET_TTL_S: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(30).max(3600).default(600)),
-    BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).max(10_485_760).default(65_536)),
+    REGISTRATION_TICKET_TTL_S: integer(30, 3600, 600),
+    BODY_LIMIT_BYTES: integer(1024, 10_485_760, 65_536),
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
   .superRefine((env, ctx) => {

@@ -53,26 +53,35 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginOut
   const $set = { ...profileUpdate(profile, undefined), ...loginFields(deps, session) };
 
   // Returning active user: one round trip.
-  const returning = await deps.db.User.findOneAndUpdate(
-    { openId: session.openId, status: 'active' },
-    { $set },
-    { returnDocument: 'after' },
-  ).lean<StoredUser>();
+  const returning = await updateActiveUser(deps, session.openId, $set);
   if (returning) return { ...deps.tokens.issue(String(returning._id)), user: toUserOutput(returning), isNewUser: false };
 
-  const existing = await deps.db.User.exists({ openId: session.openId });
-  if (existing) throw new AppError('USER_BANNED', 'This account is banned');
+  const existing = await deps.db.User.findOne({ openId: session.openId }, { status: 1 }).lean();
+  if (existing?.status === 'banned') throw banned();
 
-  if (deps.registration === 'explicit') {
+  if (!existing && deps.registration === 'explicit') {
     const registrationTicket = await issueRegistrationTicket(deps.tickets, session);
     throw new AppError('USER_NOT_REGISTERED', 'No account for this WeChat user yet; register with the registration ticket', {
       registrationTicket,
     });
   }
 
+  if (existing) {
+    // Another request created the user between our update and our look: update it now.
+    const raced = await updateActiveUser(deps, session.openId, $set);
+    if (!raced) throw banned();
+    return { ...deps.tokens.issue(String(raced._id)), user: toUserOutput(raced), isNewUser: false };
+  }
+
   const { user, created } = await upsertUser(deps, session.openId, $set);
-  if (user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
+  if (user.status === 'banned') throw banned();
   return { ...deps.tokens.issue(String(user._id)), user: toUserOutput(user), isNewUser: created };
+}
+
+const banned = () => new AppError('USER_BANNED', 'This account is banned');
+
+function updateActiveUser(deps: AuthDeps, openId: string, $set: object) {
+  return deps.db.User.findOneAndUpdate({ openId, status: 'active' }, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
 }
 
 /**

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectReason } from './helpers/expectError';
+import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+
+describe('auto registration', () => {
+  let t: TestBackend;
+  beforeAll(async () => {
+    t = await startTestBackend({ AUTH_REGISTRATION: 'auto' });
+  });
+  afterAll(async () => {
+    expect(t.leakedSecrets()).toEqual([]);
+    await t.stop();
+  });
+
+  it('the first login creates the user, the next one finds it', async () => {
+    const openid = uniqueOpenId();
+    const first = await t.client().auth.login.mutate({ code: t.wxLogin(openid, { unionId: 'u-auto' }) });
+    expect(first.isNewUser).toBe(true);
+    expect(first.user).toMatchObject({ openId: openid, unionId: 'u-auto', status: 'active', nickName: null });
+    const second = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+    expect(second.isNewUser).toBe(false);
+    expect(second.user.id).toBe(first.user.id);
+    expect(second.user.unionId).toBe('u-auto'); // a login without unionid keeps the stored one
+  });
+
+  it('20 simultaneous first logins of one openid create exactly one user', async () => {
+    const openid = uniqueOpenId('race');
+    const codes = Array.from({ length: 20 }, () => t.wxLogin(openid));
+    const results = await Promise.all(codes.map((code) => t.client().auth.login.mutate({ code })));
+    expect(new Set(results.map((r) => r.user.id)).size).toBe(1);
+    expect(results.filter((r) => r.isNewUser)).toHaveLength(1);
+    expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
+  });
+
+  it('a banned user is refused in auto mode too', async () => {
+    const openid = uniqueOpenId();
+    await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+    await t.backend.services.db.User.updateOne({ openId: openid }, { $set: { status: 'banned' } });
+    await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(openid) }), 'USER_BANNED', 403);
+    expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
+  });
+});
+
+describe('explicit registration under concurrency', () => {
+  let t: TestBackend;
+  beforeAll(async () => {
+    t = await startTestBackend({ AUTH_REGISTRATION: 'explicit' });
+  });
+  afterAll(async () => {
+    expect(t.leakedSecrets()).toEqual([]);
+    await t.stop();
+  });
+
+  it('20 simultaneous registrations of one openid: one succeeds, 19 get USER_EXISTS', async () => {
+    const openid = uniqueOpenId('reg-race');
+    const codes = Array.from({ length: 20 }, () => t.wxLogin(openid));
+    const settled = await Promise.allSettled(codes.map((code) => t.client().auth.register.mutate({ code })));
+    const ok = settled.filter((s) => s.status === 'fulfilled');
+    const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    expect(ok).toHaveLength(1);
+    expect(failed.map((f) => (f.reason as { data?: { reason?: string } }).data?.reason)).toEqual(Array(19).fill('USER_EXISTS'));
+    expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
+  });
+
+  it('20 simultaneous uses of one registration ticket: exactly one registers', async () => {
+    const openid = uniqueOpenId('ticket-race');
+    const err = await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(openid) }), 'USER_NOT_REGISTERED');
+    const ticket = err.data.registrationTicket!;
+    const settled = await Promise.allSettled(Array.from({ length: 20 }, () => t.client().auth.register.mutate({ registrationTicket: ticket })));
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+    expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
+  });
+});

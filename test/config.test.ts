@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../server/config';
+
+const GOOD_SECRET = 'a-jwt-secret-that-is-long-enough-0123456789';
+
+/** Loads, demands a ConfigError, and returns its message. */
+function configError(env: NodeJS.ProcessEnv): string {
+  let caught: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, `expected a ConfigError for ${JSON.stringify(Object.keys(env))}`).toBeInstanceOf(ConfigError);
+  const message = (caught as ConfigError).message;
+  expect(message).not.toMatch(/[\r\n]/);
+  expect(message.length).toBeLessThan(300);
+  return message;
+}
+
+describe('loadConfig defaults', () => {
+  it('starts from an empty environment with development defaults', () => {
+    const config = loadConfig({});
+    expect(config.env).toBe('development');
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.registration).toBe('explicit');
+    expect(config.mongodbUri).toBeUndefined();
+    expect(config.wechat).toMatchObject({
+      appId: undefined,
+      appSecret: undefined,
+      apiBaseUrl: 'https://api.weixin.qq.com',
+      timeoutMs: 5000,
+      retries: 2,
+      watermarkMaxAgeS: 0,
+    });
+    expect(config.jwt).toMatchObject({ issuer: 'wx-login-backend', audience: 'miniprogram', expiresInS: 7200 });
+    expect(config.dataEncryptionKey).toBeUndefined();
+  });
+
+  it('treats empty strings as unset', () => {
+    const config = loadConfig({ PORT: '', AUTH_REGISTRATION: '', WECHAT_API_BASE_URL: '', JWT_SECRET: '', MONGODB_URI: '' });
+    expect(config.port).toBe(3000);
+    expect(config.registration).toBe('explicit');
+    expect(config.wechat.apiBaseUrl).toBe('https://api.weixin.qq.com');
+    expect(config.jwt.ephemeral).toBe(true);
+    expect(config.mongodbUri).toBeUndefined();
+  });
+
+  it('reads given values', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      AUTH_REGISTRATION: 'auto',
+      MONGODB_URI: 'mongodb+srv://cluster.example.com/app',
+      WECHAT_APP_ID: 'wx1234567890abcdef',
+      WECHAT_APP_SECRET: 'app-secret',
+      WECHAT_API_BASE_URL: 'http://127.0.0.1:4010//',
+      WECHAT_WATERMARK_MAX_AGE_S: '600',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.registration).toBe('auto');
+    expect(config.mongodbUri).toBe('mongodb+srv://cluster.example.com/app');
+    expect(config.wechat.appId).toBe('wx1234567890abcdef');
+    expect(config.wechat.appSecret).toBe('app-secret');
+    expect(config.wechat.apiBaseUrl).toBe('http://127.0.0.1:4010');
+    expect(config.wechat.watermarkMaxAgeS).toBe(600);
+  });
+});
+
+describe('loadConfig rejects bad values with one line naming the variable', () => {
+  const cases: Array<[string, NodeJS.ProcessEnv, string]> = [
+    ['PORT=abc', { PORT: 'abc' }, 'PORT'],
+    ['PORT=70000', { PORT: '70000' }, 'PORT'],
+    ['PORT=-1', { PORT: '-1' }, 'PORT'],
+    ['PORT=80.5', { PORT: '80.5' }, 'PORT'],
+    ['PORT=" " (a blank is not 0)', { PORT: ' ' }, 'PORT'],
+    ['PORT=0x10 (hex is not decimal)', { PORT: '0x10' }, 'PORT'],
+    ['AUTH_REGISTRATION=maybe', { AUTH_REGISTRATION: 'maybe' }, 'AUTH_REGISTRATION'],
+    ['MONGODB_URI=http://x', { MONGODB_URI: 'http://x' }, 'MONGODB_URI'],
+    ['WECHAT_API_BASE_URL=notaurl', { WECHAT_API_BASE_URL: 'notaurl' }, 'WECHAT_API_BASE_URL'],
+    ['WECHAT_API_BASE_URL=ftp://x', { WECHAT_API_BASE_URL: 'ftp://example.com' }, 'WECHAT_API_BASE_URL'],
+    ['JWT_SECRET too short', { JWT_SECRET: 'shortsecret' }, 'JWT_SECRET'],
+    ['NODE_ENV=production without JWT_SECRET', { NODE_ENV: 'production', WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' }, 'JWT_SECRET'],
+    ['NODE_ENV=staging', { NODE_ENV: 'staging' }, 'NODE_ENV'],
+    ['WECHAT_APP_ID without WECHAT_APP_SECRET', { WECHAT_APP_ID: 'wx1234567890abcdef' }, 'WECHAT_APP_SECRET'],
+    ['NODE_ENV=production without WECHAT_APP_ID', { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }, 'WECHAT_APP_ID'],
+    ['DATA_ENCRYPTION_KEY of 16 bytes', { DATA_ENCRYPTION_KEY: Buffer.alloc(16, 7).toString('base64') }, 'DATA_ENCRYPTION_KEY'],
+    ['WECHAT_RETRIES=9', { WECHAT_RETRIES: '9' }, 'WECHAT_RETRIES'],
+    ['WECHAT_WATERMARK_MAX_AGE_S=-5', { WECHAT_WATERMARK_MAX_AGE_S: '-5' }, 'WECHAT_WATERMARK_MAX_AGE_S'],
+  ];
+
+  it.each(cases)('%s', (_label, env, variable) => {
+    const message = configError(env);
+    expect(message).toMatch(new RegExp(`\\b${variable}\\b`));
+    expect(message).toMatch(/^Invalid configuration: /);
+  });
+
+  it('names JWT_SECRET when production has none, and WECHAT_APP_ID in the message about a missing secret', () => {
+    expect(configError({ NODE_ENV: 'production', WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' })).toMatch(/JWT_SECRET.*NODE_ENV=production/);
+    expect(configError({ WECHAT_APP_ID: 'wx1' })).toMatch(/WECHAT_APP_SECRET.*WECHAT_APP_ID/);
+  });
+
+  it('never echoes a bad secret value', () => {
+    const message = configError({ JWT_SECRET: 'shortsecret' });
+    expect(message).not.toContain('shortsecret');
+    expect(message).toMatch(/32/);
+    const dek = Buffer.alloc(16, 9).toString('base64');
+    expect(configError({ DATA_ENCRYPTION_KEY: dek })).not.toContain(dek);
+    const uri = 'http://user:hunter2-password@db.example.com';
+    const uriMessage = configError({ MONGODB_URI: uri });
+    expect(uriMessage).not.toContain('hunter2-password');
+  });
+});
+
+describe('loadConfig JWT secret', () => {
+  it('makes an ephemeral random secret when JWT_SECRET is unset', () => {
+    const a = loadConfig({});
+    const b = loadConfig({});
+    expect(a.jwt.ephemeral).toBe(true);
+    expect(a.jwt.secret.length).toBeGreaterThanOrEqual(32);
+    expect(a.jwt.secret).not.toBe(b.jwt.secret);
+  });
+
+  it('uses a given JWT_SECRET as is', () => {
+    const config = loadConfig({ JWT_SECRET: GOOD_SECRET });
+    expect(config.jwt.ephemeral).toBe(false);
+    expect(config.jwt.secret).toBe(GOOD_SECRET);
+  });
+
+  it('accepts production with a secret and an app', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' });
+    expect(config.env).toBe('production');
+    expect(config.jwt).toMatchObject({ secret: GOOD_SECRET, ephemeral: false });
+  });
+});

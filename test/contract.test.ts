@@ -1,0 +1,76 @@
+import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createCaller, createContext, type AppRouter } from '../server/root';
+import type { ErrorReason, LoginOutput, UserOutput } from '../shared';
+import { ERROR_REASONS } from '../shared';
+import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+
+type In = inferRouterInputs<AppRouter>;
+type Out = inferRouterOutputs<AppRouter>;
+
+// Compile-time contract: `npm test` runs tsc over this file first, so a change in a procedure's
+// schema that breaks these lines fails the build.
+describe('the client types are inferred from AppRouter', () => {
+  it('inputs', () => {
+    expectTypeOf<In['auth']['login']>().toEqualTypeOf<{
+      code: string;
+      encryptedData?: string | undefined;
+      iv?: string | undefined;
+      rawData?: string | undefined;
+      signature?: string | undefined;
+    }>();
+    expectTypeOf<In['auth']['register']>().toHaveProperty('registrationTicket').toEqualTypeOf<string | undefined>();
+    expectTypeOf<In['auth']['register']>().toHaveProperty('profile').toEqualTypeOf<{ nickName: string; avatarUrl?: string | undefined } | undefined>();
+  });
+
+  it('outputs, with Dates kept by superjson', () => {
+    expectTypeOf<Out['auth']['login']>().toEqualTypeOf<LoginOutput>();
+    expectTypeOf<Out['auth']['login']['tokenType']>().toEqualTypeOf<'Bearer'>();
+    expectTypeOf<Out['auth']['me']>().toEqualTypeOf<UserOutput>();
+    expectTypeOf<Out['auth']['me']['createdAt']>().toEqualTypeOf<Date>();
+    expectTypeOf<Out['auth']['register']['userId']>().toBeString();
+  });
+
+  it('the proxy client', () => {
+    type Api = TRPCClient<AppRouter>;
+    expectTypeOf<Api['auth']['me']['query']>().returns.resolves.toEqualTypeOf<UserOutput>();
+    expectTypeOf<Api['auth']['login']['mutate']>().parameter(0).toEqualTypeOf<In['auth']['login']>();
+    const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: 'http://127.0.0.1:1/trpc', transformer: superjson })] });
+    // @ts-expect-error: login is a mutation, not a query
+    void (() => api.auth.login.query);
+    // @ts-expect-error: code is required
+    void (() => api.auth.login.mutate({}));
+    // @ts-expect-error: no such procedure
+    void (() => api.auth.logon);
+  });
+
+  it('every reason maps to a tRPC code', () => {
+    expectTypeOf<ErrorReason>().toEqualTypeOf<keyof typeof ERROR_REASONS>();
+    expect(Object.keys(ERROR_REASONS).length).toBeGreaterThan(20);
+  });
+});
+
+describe('createCaller: procedures called in process, as scripts do', () => {
+  let t: TestBackend;
+  beforeAll(async () => {
+    t = await startTestBackend({ AUTH_REGISTRATION: 'auto' });
+  });
+  afterAll(() => t.stop());
+
+  it('logs in and reads me without HTTP', async () => {
+    const services = t.backend.services;
+    const caller = createCaller(createContext({ services }));
+    const openid = uniqueOpenId('caller');
+    const login = await caller.auth.login({ code: t.wxLogin(openid) });
+    expect(login.isNewUser).toBe(true);
+    const me = await createCaller(createContext({ services, authorization: `Bearer ${login.accessToken}` })).auth.me();
+    expect(me).toMatchObject({ id: login.user.id, openId: openid });
+  });
+
+  it('expected failures arrive with the same reason', async () => {
+    const caller = createCaller(createContext({ services: t.backend.services }));
+    await expect(caller.auth.me()).rejects.toMatchObject({ code: 'UNAUTHORIZED', cause: { reason: 'TOKEN_MISSING' } });
+  });
+});
