@@ -10,13 +10,12 @@ const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 /** A whole number written in decimal digits: rejects ' ', '0x10', '1e3' that Number() would take. */
 const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(
-    emptyAsUndefined,
+    (v) => (v === undefined || v === '' ? String(fallback) : v),
     z
       .string()
       .regex(/^\d+$/, 'must be a whole number')
       .transform(Number)
-      .pipe(z.number().int().min(min).max(max))
-      .default(String(fallback) as never),
+      .pipe(z.number().int().min(min).max(max)),
   );
 const seconds = (fallback: number) => integer(0, 31_536_000, fallback);
 

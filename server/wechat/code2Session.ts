@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { WeChatApiError } from './errcodes';
 import { requestWeChatJson, type WeChatHttpOptions } from './requestJson';
 
 export interface WeChatAppCredentials {
@@ -29,7 +30,17 @@ export async function code2Session(app: WeChatAppCredentials, code: string, http
     js_code: code,
     grant_type: 'authorization_code',
   });
-  const body = await requestWeChatJson(`${app.apiBaseUrl}/sns/jscode2session?${query}`, { method: 'GET' }, http);
+  let body: object;
+  try {
+    body = await requestWeChatJson(`${app.apiBaseUrl}/sns/jscode2session?${query}`, { method: 'GET' }, http);
+  } catch (err) {
+    // An attempt that timed out may still have used the code up at WeChat; the retry then hears
+    // "code used". That is our upstream's failure, not a double submit by the app.
+    if (err instanceof WeChatApiError && err.errcode === 40163 && err.afterRetry) {
+      throw new AppError('WECHAT_UNAVAILABLE', 'WeChat did not answer in time; call wx.login again and retry');
+    }
+    throw err;
+  }
   const parsed = code2SessionAnswer.safeParse(body);
   if (!parsed.success) throw new AppError('WECHAT_ERROR', 'WeChat answered the login with an unexpected shape');
   return { openId: parsed.data.openid, sessionKey: parsed.data.session_key, unionId: parsed.data.unionid ?? null };

@@ -28,6 +28,8 @@ const ERRCODES: Record<number, ErrcodeMeaning> = {
 /** A WeChat API answered with an errcode. `errcode` is kept for logs and metrics. */
 export class WeChatApiError extends AppError {
   override name = 'WeChatApiError';
+  /** Set when this answer came to a retry: an earlier attempt may have reached WeChat. */
+  afterRetry = false;
   constructor(
     readonly errcode: number,
     meaning: ErrcodeMeaning,

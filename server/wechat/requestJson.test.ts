@@ -156,6 +156,15 @@ describe('code2Session transient faults', () => {
     expect(calls()).toBe(5);
   });
 
+  it('"code used" heard by a retry is WECHAT_UNAVAILABLE: the first attempt may have used the code', async () => {
+    // As if the first attempt reached WeChat, used the code, and its answer was lost.
+    sim.injectFault('jscode2session', { kind: 'http500' }, 1);
+    sim.injectFault('jscode2session', { kind: 'errcode', errcode: 40163 }, 1);
+    const err = await expectFailure(code2Session(creds, sim.app.login('oLost'), HTTP), 'WECHAT_UNAVAILABLE');
+    expect(err.message).toMatch(/wx\.login again/);
+    expect(calls()).toBe(2);
+  });
+
   it('a transient fault followed by a non-transient errcode stops at the errcode', async () => {
     sim.injectFault('jscode2session', { kind: 'errcode', errcode: -1 }, 1);
     sim.injectFault('jscode2session', { kind: 'errcode', errcode: 45011 }, 1);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors';
-import { isTransientErrcode, weChatErrorFor } from './errcodes';
+import { isTransientErrcode, weChatErrorFor, WeChatApiError } from './errcodes';
 
 export interface WeChatHttpOptions {
   timeoutMs: number;
@@ -28,6 +28,7 @@ export async function requestWeChatJson<T extends object>(
     try {
       return await attemptOnce<T>(url, init, opts.timeoutMs);
     } catch (err) {
+      if (err instanceof WeChatApiError && attempt > 0) err.afterRetry = true;
       if (!(err instanceof TransientFailure)) throw err;
       if (attempt >= opts.retries) {
         if (err.cause instanceof AppError) throw err.cause;
