@@ -28,7 +28,6 @@ export const ERROR_REASONS = {
   USER_EXISTS: 'CONFLICT',
   USER_BANNED: 'FORBIDDEN',
   USER_NOT_FOUND: 'UNAUTHORIZED',
-  REGISTRATION_DISABLED: 'FORBIDDEN',
   REGISTRATION_TICKET_INVALID: 'UNAUTHORIZED', // unknown, used, expired or tampered ticket
 
   // Our own access token
