@@ -31,6 +31,9 @@ export function createHttpServer(services: AppServices): HttpServer {
     // Behind a load balancer set TRUST_PROXY in a later step; loopback development needs none.
     trustProxy: false,
     forceCloseConnections: 'idle',
+    // A batch names every procedure in the path (`/trpc/a,b,c`); Fastify's default of 100 characters
+    // would turn a batch of more than a dozen calls into a 404.
+    maxParamLength: 5000,
   });
 
   app.register(fastifyTRPCPlugin, {

@@ -135,6 +135,9 @@ describe('explicit registration', () => {
     const [pong, login] = await Promise.all([api.ping.query(), api.auth.login.mutate({ code: t.wxLogin(openid) })]);
     expect(pong).toBe('pong');
     expect(login.user.openId).toBe(openid);
+    // A long batch puts every procedure name in the URL path.
+    const many = await Promise.all(Array.from({ length: 40 }, () => api.ping.query()));
+    expect(many).toEqual(Array(40).fill('pong'));
   });
 });
 

@@ -1,0 +1,198 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createMiniProgramClient, errorReason, type RegistrationData } from '../client';
+import type { UserOutput } from '../shared';
+import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+import { createWxStandIn } from './helpers/wxStandIn';
+
+let t: TestBackend;
+beforeAll(async () => {
+  t = await startTestBackend({ AUTH_REGISTRATION: 'explicit' });
+});
+afterAll(async () => {
+  expect(t.leakedSecrets()).toEqual([]);
+  await t.stop();
+});
+
+const profile: RegistrationData = { profile: { nickName: 'Mini', avatarUrl: 'https://example.com/m.png' } };
+
+function phone(openid = uniqueOpenId('phone'), opts: { batch?: boolean; onRegister?: () => RegistrationData | null } = {}) {
+  const wx = createWxStandIn(t.sim.app, openid);
+  const registrations: string[] = [];
+  const client = createMiniProgramClient({
+    url: `${t.url}/trpc`,
+    wx,
+    batch: opts.batch,
+    onRegister: ({ registrationTicket }) => {
+      registrations.push(registrationTicket);
+      return opts.onRegister ? opts.onRegister() : profile;
+    },
+  });
+  return { wx, client, registrations, openid };
+}
+
+/** A token for this user that the server sees as expired. */
+function expiredToken(userId: string) {
+  return jwt.sign({ exp: Math.floor(Date.now() / 1000) - 5 }, t.backend.services.config.jwt.secret, {
+    subject: userId,
+    issuer: 'wx-login-backend',
+    audience: 'miniprogram',
+  });
+}
+
+describe('login flow', () => {
+  it('first launch registers through onRegister, keeps the token, and me works', async () => {
+    const { wx, client, registrations, openid } = phone();
+    const result = await client.login();
+    expect(result.isNewUser).toBe(true);
+    expect(result.user).toMatchObject({ openId: openid, nickName: 'Mini' });
+    expect(registrations).toHaveLength(1);
+    expect(client.session()?.accessToken).toEqual(expect.any(String));
+    expect(wx.storage.get('wxlogin.session')).toMatchObject({ userId: result.user.id });
+
+    const me = await client.api.auth.me.query();
+    expect(me.id).toBe(result.user.id);
+    expect(me.createdAt).toBeInstanceOf(Date);
+    expect(wx.counts.login).toBe(1);
+  });
+
+  it('a returning user logs in without registering', async () => {
+    const first = phone();
+    await first.client.login();
+    const again = phone(first.openid);
+    const result = await again.client.login();
+    expect(result.isNewUser).toBe(false);
+    expect(again.registrations).toHaveLength(0);
+  });
+
+  it('a protected call with no session logs in by itself, once', async () => {
+    const { wx, client } = phone();
+    const me = await client.api.auth.me.query();
+    expect(me.nickName).toBe('Mini');
+    expect(wx.counts.login).toBe(1);
+  });
+
+  it('declining registration fails with REGISTRATION_DECLINED and creates nobody', async () => {
+    const { client, openid } = phone(undefined, { onRegister: () => null });
+    const err = await client.login().catch((e: unknown) => e);
+    expect(errorReason(err)).toBe('REGISTRATION_DECLINED');
+    expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(0);
+  });
+
+  it('a failing wx.login is WX_LOGIN_FAILED', async () => {
+    const { wx, client } = phone();
+    wx.failLogins(1);
+    expect(errorReason(await client.login().catch((e: unknown) => e))).toBe('WX_LOGIN_FAILED');
+  });
+
+  it('logout forgets the session; the next call logs in again', async () => {
+    const { wx, client } = phone();
+    await client.login();
+    client.logout();
+    expect(client.session()).toBeNull();
+    await client.api.auth.me.query();
+    expect(wx.counts.login).toBe(2);
+  });
+});
+
+describe('expired tokens', () => {
+  it('an expired token is re-established with a silent login and the call retried', async () => {
+    const { wx, client } = phone();
+    const { user } = await client.login();
+    wx.setStorageSync('wxlogin.session', { accessToken: expiredToken(user.id), expiresAt: Date.now() - 1000, userId: user.id });
+    const me = await client.api.auth.me.query();
+    expect(me.id).toBe(user.id);
+    expect(wx.counts.login).toBe(2);
+  });
+
+  it.each([true, false])('20 concurrent calls on an expired token trigger one login (batch %s)', async (batch) => {
+    const { wx, client } = phone(undefined, { batch });
+    const { user } = await client.login();
+    wx.setStorageSync('wxlogin.session', { accessToken: expiredToken(user.id), expiresAt: Date.now() - 1000, userId: user.id });
+    t.sim.resetStats();
+    const results = await Promise.all(Array.from({ length: 20 }, () => client.api.auth.me.query()));
+    expect(results.every((r) => r.id === user.id)).toBe(true);
+    expect(wx.counts.login).toBe(2);
+    expect(t.sim.stats().jscode2session).toBe(1);
+  });
+
+  it('a token that stays bad after one re-login is reported, not retried forever', async () => {
+    const { wx, client } = phone();
+    const { user } = await client.login();
+    await t.backend.services.db.User.updateOne({ _id: user.id }, { $set: { status: 'banned' } });
+    wx.setStorageSync('wxlogin.session', { accessToken: expiredToken(user.id), expiresAt: 0, userId: user.id });
+    const err = await client.api.auth.me.query().catch((e: unknown) => e);
+    expect(errorReason(err)).toBe('USER_BANNED');
+    expect(wx.counts.login).toBe(2);
+  });
+});
+
+describe('transport failures are typed', () => {
+  /** A local HTTP server with a canned behaviour, on loopback. */
+  async function fakeServer(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
+    const server = createServer(handler);
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  }
+  const close = (server: Server) => new Promise<void>((res) => {
+    server.closeAllConnections();
+    server.close(() => res());
+  });
+
+  it('server down → NETWORK', async () => {
+    const { url, server } = await fakeServer(() => {});
+    await close(server);
+    const wx = createWxStandIn(t.sim.app, uniqueOpenId());
+    const client = createMiniProgramClient({ url: `${url}/trpc`, wx });
+    expect(errorReason(await client.api.ping.query().catch((e: unknown) => e))).toBe('NETWORK');
+    expect(errorReason(await client.login().catch((e: unknown) => e))).toBe('NETWORK');
+  });
+
+  it('no answer in time → TIMEOUT', async () => {
+    const { url, server } = await fakeServer(() => {}); // never answers
+    try {
+      const wx = createWxStandIn(t.sim.app, uniqueOpenId());
+      const client = createMiniProgramClient({ url: `${url}/trpc`, wx, timeoutMs: 300 });
+      expect(errorReason(await client.api.ping.query().catch((e: unknown) => e))).toBe('TIMEOUT');
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('a 500 with an HTML page → BAD_RESPONSE', async () => {
+    const { url, server } = await fakeServer((_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/html' });
+      res.end('<html><body>Internal Server Error</body></html>');
+    });
+    try {
+      const client = createMiniProgramClient({ url: `${url}/trpc`, wx: createWxStandIn(t.sim.app, uniqueOpenId()) });
+      expect(errorReason(await client.api.ping.query().catch((e: unknown) => e))).toBe('BAD_RESPONSE');
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('a wrong URL on the real server → a typed error, not a crash', async () => {
+    const client = createMiniProgramClient({ url: `${t.url}/wrong`, wx: createWxStandIn(t.sim.app, uniqueOpenId()) });
+    const reason = errorReason(await client.api.ping.query().catch((e: unknown) => e));
+    expect(reason).toBe('BAD_RESPONSE');
+  });
+
+  it('a server error reason comes through as is', async () => {
+    const { client } = phone();
+    const err = await client.api.auth.login.mutate({ code: 'nope' }).catch((e: unknown) => e);
+    expect(errorReason(err)).toBe('WECHAT_CODE_INVALID');
+  });
+});
+
+describe('types', () => {
+  it('the proxy is inferred from AppRouter', () => {
+    const { client } = phone();
+    expectTypeOf(client.api.auth.me.query).returns.resolves.toEqualTypeOf<UserOutput>();
+    expectTypeOf(client.login).returns.resolves.toHaveProperty('isNewUser').toEqualTypeOf<boolean>();
+    // @ts-expect-error: register needs code or registrationTicket typed as strings
+    void (() => client.api.auth.register.mutate({ code: 1 }));
+  });
+});
