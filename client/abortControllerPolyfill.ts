@@ -50,7 +50,16 @@ class MiniAbortController {
   }
 }
 
-export function installAbortControllerIfMissing(target: Record<string, unknown> = globalThis as never): void {
+/** globalThis is ES2020; older mini program runtimes may lack it. */
+function globalObject(): Record<string, unknown> {
+  if (typeof globalThis === 'object') return globalThis as never;
+  // Outside strict mode a plain function's `this` is the global object.
+  return (function (this: unknown) {
+    return this;
+  })() as never;
+}
+
+export function installAbortControllerIfMissing(target: Record<string, unknown> = globalObject()): void {
   if (typeof target.AbortController !== 'function') {
     target.AbortController = MiniAbortController;
     target.AbortSignal = MiniAbortSignal;

@@ -11,8 +11,8 @@
  *
  *   npm run build:client
  */
-import { mkdirSync, copyFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,8 +124,15 @@ async function bundle(format: Format, outfile: string): Promise<BuiltFile> {
   const out = result.outputFiles.find((f) => f.path === outfile);
   if (!out) throw new Error(`esbuild produced no ${outfile}`);
   await checkOutput(relative(root, outfile), out.text);
-  await writeFile(outfile, out.contents);
+  await writeAtomically(outfile, out.contents);
   return { path: outfile, bytes: out.contents.byteLength, gzipBytes: gzipSync(out.contents, { level: 9 }).byteLength };
+}
+
+/** Write then rename, so a reader (a test running next to another build) never sees half a file. */
+async function writeAtomically(file: string, contents: Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, contents);
+  await rename(tmp, file);
 }
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
@@ -135,7 +142,7 @@ export async function buildClient(opts: { quiet?: boolean } = {}): Promise<{ fil
   const cjs = await bundle('cjs', join(outDir, 'wxlogin-client.cjs'));
   const esm = await bundle('esm', join(outDir, 'wxlogin-client.mjs'));
   mkdirSync(dirname(exampleCopy), { recursive: true });
-  copyFileSync(cjs.path, exampleCopy);
+  await writeAtomically(exampleCopy, readFileSync(cjs.path));
   const files = [cjs, esm];
   if (!opts.quiet) {
     for (const f of files) {

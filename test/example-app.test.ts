@@ -1,0 +1,251 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildClient } from '../client/build';
+import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+import { createWxStandIn, type WxStandIn } from './helpers/wxStandIn';
+
+/**
+ * The example mini program (examples/miniprogram), its own app.js and pages, running against the
+ * real server with the built client bundle. Each test is a fresh "phone": a vm context with only
+ * what a mini program has (wx, App, Page, getApp, timers, console; no AbortController, no URL, no
+ * Node), and a small CommonJS loader for `require` inside examples/miniprogram.
+ *
+ * config.js: the loader hands the app `{ url }` of the test server instead of the file's export
+ * (the example's config.js stays as a team would ship it).
+ */
+const exampleDir = resolve(dirname(fileURLToPath(import.meta.url)), '../examples/miniprogram');
+
+interface PageDef {
+  data: Record<string, unknown>;
+  [method: string]: unknown;
+}
+interface PageInstance {
+  data: Record<string, any>;
+  setData(patch: Record<string, unknown>): void;
+  [method: string]: any;
+}
+interface ExampleApp {
+  client: { session(): { accessToken: string } | null };
+  onLaunch(): void;
+  [key: string]: any;
+}
+interface Phone {
+  wx: WxStandIn;
+  toasts: { title: string; icon?: string }[];
+  app: ExampleApp;
+  /** Loads a page's JS (as WeChat does when it opens it) and creates an instance: onLoad has run. */
+  openPage(route: string): Promise<PageInstance>;
+  /** Evaluates an expression in the phone's global scope. */
+  evaluate(code: string): unknown;
+}
+
+let t: TestBackend;
+beforeAll(async () => {
+  await buildClient({ quiet: true });
+  t = await startTestBackend({ AUTH_REGISTRATION: 'explicit' });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+function launch(openid: string, url = `${t.url}/trpc`): Phone {
+  const toasts: { title: string; icon?: string }[] = [];
+  const wx = Object.assign(createWxStandIn(t.sim.app, openid), {
+    showToast: (opts: { title: string; icon?: string }) => void toasts.push(opts),
+    navigateTo: (opts: { url: string }) => {
+      throw new Error(`unexpected navigateTo ${opts.url}`);
+    },
+    navigateBack: () => {},
+  });
+  let appObject: ExampleApp | undefined;
+  const pages = new Map<string, PageDef>();
+  let loadingPage = '';
+
+  const context = vm.createContext({
+    wx,
+    App: (def: ExampleApp) => {
+      appObject = def;
+    },
+    Page: (def: PageDef) => {
+      pages.set(loadingPage, def);
+    },
+    getApp: () => appObject,
+    console,
+    setTimeout,
+    clearTimeout,
+    Promise,
+  });
+
+  const cache = new Map<string, { exports: unknown }>();
+  function load(file: string): unknown {
+    const rel = relative(exampleDir, file);
+    if (rel.startsWith('..')) throw new Error(`require outside the mini program: ${file}`);
+    if (rel === 'config.js') return { url };
+    const cached = cache.get(file);
+    if (cached) return cached.exports;
+    const module = { exports: {} as unknown };
+    cache.set(file, module);
+    const source = readFileSync(file, 'utf8');
+    const fn = vm.runInContext(`(function (module, exports, require) {${source}\n})`, context, { filename: file }) as (
+      m: typeof module,
+      e: unknown,
+      r: (spec: string) => unknown,
+    ) => void;
+    const requireFrom = (spec: string) => load(resolve(dirname(file), spec.endsWith('.js') ? spec : `${spec}.js`));
+    fn(module, module.exports, requireFrom);
+    return module.exports;
+  }
+
+  // As WeChat does: app.js first, then onLaunch, then each page's JS when it is first opened.
+  load(join(exampleDir, 'app.js'));
+  if (!appObject) throw new Error('app.js did not call App()');
+  const app = appObject;
+
+  return {
+    wx,
+    toasts,
+    app,
+    evaluate: (code) => vm.runInContext(code, context),
+    async openPage(route) {
+      if (!pages.has(route)) {
+        loadingPage = route;
+        load(join(exampleDir, `${route}.js`));
+      }
+      const def = pages.get(route);
+      if (!def) throw new Error(`${route}.js did not call Page()`);
+      const page: PageInstance = {
+        ...def,
+        data: JSON.parse(JSON.stringify(def.data)) as Record<string, unknown>,
+        route,
+        setData(patch) {
+          Object.assign(this.data, patch);
+        },
+      };
+      await page.onLoad?.({});
+      return page;
+    },
+  };
+}
+
+const SESSION_KEY = 'wxlogin.session';
+
+/** The first launch of a new user, through the login page: tap, fill in the profile, register. */
+async function registerThroughLoginPage(phone: Phone, nickName: string) {
+  const page = await phone.openPage('pages/login/login');
+  const login = page.onLoginTap() as Promise<void>;
+  // The app asks for the profile: the login page shows its form.
+  await vi.waitFor(() => expect(page.data.needProfile).toBe(true), { timeout: 10_000 });
+  page.onChooseAvatar({ detail: { avatarUrl: 'http://tmp/avatar-1234.jpeg' } });
+  page.onNickname({ detail: { value: `  ${nickName} ` } });
+  page.onRegisterTap();
+  await login;
+  return page;
+}
+
+describe('the example mini program', () => {
+  it('first launch: log in, register with the fill-in profile, keep the session', async () => {
+    const openid = uniqueOpenId('example');
+    const phone = launch(openid);
+    expect(phone.evaluate('typeof AbortController')).toBe('undefined');
+    expect(phone.evaluate('typeof URL')).toBe('undefined');
+    phone.app.onLaunch();
+    // The client installed its own AbortController: tRPC needs one, the sandbox has none.
+    expect(phone.evaluate('typeof AbortController')).toBe('function');
+
+    const page = await registerThroughLoginPage(phone, 'Alice');
+
+    expect(page.data).toMatchObject({ loading: false, needProfile: false, isNewUser: true, error: '' });
+    expect(page.data.user).toMatchObject({ openId: openid, nickName: 'Alice' });
+    expect(page.data.user.avatarUrl ?? null).toBeNull(); // the temporary avatar path is not sent
+    expect(phone.toasts).toEqual([{ title: 'Welcome!', icon: 'success' }]);
+
+    const stored = phone.wx.storage.get(SESSION_KEY) as { accessToken: string; userId: string };
+    expect(stored.accessToken).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(stored.userId).toBe(page.data.user.id);
+    expect(phone.wx.counts.login).toBe(1); // the registration reused the login's ticket
+
+    const user = await t.backend.services.db.User.findOne({ openId: openid }).lean();
+    expect(user).toMatchObject({ openId: openid, nickName: 'Alice', status: 'active' });
+    expect(user!.avatarUrl ?? null).toBeNull();
+    expect(String(user!._id)).toBe(page.data.user.id);
+    expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
+  });
+
+  it('a returning user on a new phone logs in without the form; the home page shows them', async () => {
+    const openid = uniqueOpenId('example');
+    const first = launch(openid);
+    first.app.onLaunch();
+    const registered = await registerThroughLoginPage(first, 'Bob');
+    expect(registered.data.isNewUser).toBe(true);
+
+    const phone = launch(openid); // same WeChat user, empty storage
+    phone.app.onLaunch();
+    expect(phone.wx.storage.size).toBe(0);
+    const login = await phone.openPage('pages/login/login');
+    await login.onLoginTap();
+    expect(login.data).toMatchObject({ loading: false, needProfile: false, isNewUser: false, error: '' });
+    expect(login.data.user).toMatchObject({ id: registered.data.user.id, nickName: 'Bob' });
+    expect(phone.toasts).toEqual([{ title: 'Welcome back', icon: 'success' }]);
+    expect(phone.wx.storage.get(SESSION_KEY)).toMatchObject({ userId: registered.data.user.id });
+
+    const requestsBefore = phone.wx.counts.request;
+    const home = await phone.openPage('pages/index/index');
+    expect(home.data).toMatchObject({ loading: false, error: '' });
+    expect(home.data.user).toMatchObject({ id: registered.data.user.id, openId: openid, nickName: 'Bob' });
+    // One auth.me call with the stored session: no second login.
+    expect(phone.wx.counts.request - requestsBefore).toBe(1);
+    expect(phone.wx.counts.login).toBe(1);
+  });
+
+  it('the home page of a fresh phone logs in by itself for a returning user', async () => {
+    const openid = uniqueOpenId('example');
+    const first = launch(openid);
+    first.app.onLaunch();
+    await registerThroughLoginPage(first, 'Carol');
+
+    const phone = launch(openid);
+    phone.app.onLaunch();
+    const home = await phone.openPage('pages/index/index');
+    expect(home.data).toMatchObject({ loading: false, error: '' });
+    expect(home.data.user).toMatchObject({ openId: openid, nickName: 'Carol' });
+    expect(phone.wx.counts.login).toBe(1);
+    expect(phone.app.client.session()?.accessToken).toBeTruthy();
+  });
+
+  it('server unreachable: the login page shows NETWORK and tells the user', async () => {
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((done) => server.close(() => done()));
+
+    const openid = uniqueOpenId('example');
+    const phone = launch(openid, `http://127.0.0.1:${port}/trpc`);
+    phone.app.onLaunch();
+    const page = await phone.openPage('pages/login/login');
+    await page.onLoginTap();
+
+    expect(page.data).toMatchObject({ loading: false, needProfile: false, user: null, error: 'NETWORK' });
+    expect(phone.toasts).toEqual([{ title: 'No network, try again', icon: 'none' }]);
+    expect(phone.wx.storage.has(SESSION_KEY)).toBe(false);
+    expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(0);
+  });
+
+  it('a new user who cancels the form: REGISTRATION_DECLINED, nobody is created', async () => {
+    const openid = uniqueOpenId('example');
+    const phone = launch(openid);
+    phone.app.onLaunch();
+    const page = await phone.openPage('pages/login/login');
+    const login = page.onLoginTap() as Promise<void>;
+    await vi.waitFor(() => expect(page.data.needProfile).toBe(true), { timeout: 10_000 });
+    page.onCancelTap();
+    await login;
+
+    expect(page.data).toMatchObject({ loading: false, needProfile: false, user: null, error: 'REGISTRATION_DECLINED' });
+    expect(phone.toasts).toEqual([{ title: 'Registration cancelled', icon: 'none' }]);
+    expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(0);
+  });
+});
