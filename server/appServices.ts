@@ -1,7 +1,10 @@
 import type { Config } from './config';
 import type { Database } from './db/connection';
 import type { Logger } from './logger';
-import { createSecretBox, dataEncryptionKey } from './secrets/secretBox';
+import { createRateLimiter } from './rateLimit/limiter';
+import { MemoryRateLimitStore, type RateLimitStore } from './rateLimit/store';
+import { createSecretBox } from './secrets/secretBox';
+import { createPrincipalCache } from './services/principals';
 import type { AuthDeps } from './services/auth';
 import { createAccessTokens, type AccessTokens } from './tokens/accessToken';
 
@@ -30,11 +33,20 @@ export function createAppServices(opts: {
   db: Database;
   logger: Logger;
   now?: () => Date;
+  /** Where rate limit counters live; memory of this process by default. */
+  rateLimitStore?: RateLimitStore;
 }): AppServices {
   const { config, db, logger } = opts;
   const now = opts.now ?? (() => new Date());
-  const box = createSecretBox(dataEncryptionKey(config.dataEncryptionKey, config.jwt.secret));
+  const box = createSecretBox(config.dataEncryptionKey);
   const tokens = createAccessTokens(config.jwt);
+  const sessions = { db, now, refreshTokenTtlS: config.sessions.refreshTokenTtlS, maxAgeS: config.sessions.maxAgeS };
+  const principals = createPrincipalCache({ db, sessions, ttlMs: config.sessions.authCacheTtlS * 1000, now });
+  const limiter = createRateLimiter({
+    store: opts.rateLimitStore ?? new MemoryRateLimitStore(),
+    perMinute: { ip: config.rateLimit.ipPerMinute, openid: config.rateLimit.openIdPerMinute },
+    now,
+  });
   return {
     config,
     db,
@@ -51,6 +63,9 @@ export function createAppServices(opts: {
       },
       registration: config.registration,
       tickets: { db, box, ttlS: config.registrationTicketTtlS, now },
+      sessions,
+      principals,
+      limiter,
       now,
     },
   };

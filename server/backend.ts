@@ -6,6 +6,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { createHttpServer } from './http';
 import type { Logger } from './logger';
 import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
+import { deleteExpiredSessions } from './services/sessions';
 import { createWeChatSimulator, type WeChatSimulator } from './wechat/simulator';
 
 export interface BackendOptions {
@@ -71,12 +72,14 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     const db = await openDatabase(uri, { dbName: opts.dbName ?? (DB_IN_URI.test(uri) ? undefined : 'wx_login') });
     stack.push(() => db.close());
 
-    if (config.jwt.ephemeral) logger.warn('JWT_SECRET is unset: using an ephemeral key, so tokens die with this process');
+    if (config.jwt.ephemeral) logger.warn('JWT_SECRET and JWT_KEYS are unset: using an ephemeral key, so tokens die with this process');
 
     const services = createAppServices({ config, wechatApp, db, logger, now: opts.now });
+    // No TTL indexes in the embedded database: expired rows are refused by query and removed here.
     const cleanup = setInterval(() => {
-      deleteExpiredRegistrationTickets({ db, now: opts.now ?? (() => new Date()) }).catch((err) =>
-        logger.warn({ err }, 'cleanup of expired registration tickets failed'),
+      const deps = { db, now: opts.now ?? (() => new Date()) };
+      Promise.all([deleteExpiredRegistrationTickets(deps), deleteExpiredSessions(deps)]).catch((err) =>
+        logger.warn({ err }, 'cleanup of expired tickets and sessions failed'),
       );
     }, CLEANUP_INTERVAL_MS);
     cleanup.unref();

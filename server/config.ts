@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { dataEncryptionKey } from './secrets/secretBox';
+import { ephemeralSigningKeys, jwtKeysSchema, kidOfSecret, signingKeysFrom, type SigningKey } from './tokens/signingKeys';
 
 /**
  * Configuration comes from the environment, is validated once at start and is then read-only.
@@ -35,9 +37,32 @@ const envSchema = z
     WECHAT_RETRIES: integer(0, 5, 2),
     WECHAT_WATERMARK_MAX_AGE_S: seconds(0),
     JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+    /** Several keys with ids, newest first (see server/tokens/signingKeys.ts); replaces JWT_SECRET. */
+    JWT_KEYS: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .transform((text, ctx) => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'must be a JSON array of keys' });
+            return z.NEVER;
+          }
+        })
+        .pipe(jwtKeysSchema)
+        .optional(),
+    ),
     JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().default('wx-login-backend')),
     JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().default('miniprogram')),
     JWT_EXPIRES_IN_S: integer(60, 86_400 * 30, 7200),
+    REFRESH_TOKEN_TTL_S: integer(300, 86_400 * 365, 30 * 86_400),
+    /** No rotation extends a session (a login) beyond this. */
+    SESSION_MAX_AGE_S: integer(300, 86_400 * 730, 90 * 86_400),
+    /** How long a verified token's user status and session are trusted before a fresh look. */
+    AUTH_CACHE_TTL_S: integer(0, 60, 30),
+    RATE_LIMIT_IP_PER_MIN: integer(0, 1_000_000, 120),
+    RATE_LIMIT_OPENID_PER_MIN: integer(0, 1_000_000, 20),
     /** Key (base64 of 32 bytes) that encrypts stored session_keys; derived from JWT_SECRET when unset. */
     DATA_ENCRYPTION_KEY: z.preprocess(
       emptyAsUndefined,
@@ -52,8 +77,18 @@ const envSchema = z
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production (or JWT_KEYS)' });
+    }
+    if (env.JWT_SECRET && env.JWT_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_KEYS'], message: 'and JWT_SECRET are exclusive: list the secret in JWT_KEYS' });
+    }
+    if (env.JWT_KEYS && !env.JWT_KEYS.some((k) => k.alg === 'HS256' || k.privateKey)) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_KEYS'], message: 'has no key that can sign' });
+    }
+    const hasSymmetricSecret = env.JWT_SECRET || env.JWT_KEYS?.some((k) => k.alg === 'HS256');
+    if (env.NODE_ENV === 'production' && !env.DATA_ENCRYPTION_KEY && !hasSymmetricSecret) {
+      ctx.addIssue({ code: 'custom', path: ['DATA_ENCRYPTION_KEY'], message: 'is required when no HS256 secret is configured' });
     }
     if (env.WECHAT_APP_ID && !env.WECHAT_APP_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_SECRET'], message: 'is required when WECHAT_APP_ID is set' });
@@ -82,14 +117,23 @@ export interface Config {
     watermarkMaxAgeS: number;
   };
   jwt: {
-    secret: string;
-    /** True when no JWT_SECRET was given: tokens die with the process. */
+    /** Newest first; the first that can sign signs, all verify. */
+    keys: SigningKey[];
+    /** True when no key was configured: tokens die with the process. */
     ephemeral: boolean;
     issuer: string;
     audience: string;
     expiresInS: number;
   };
-  dataEncryptionKey: string | undefined;
+  sessions: {
+    refreshTokenTtlS: number;
+    maxAgeS: number;
+    /** Bound on how long a ban, a deletion or a logout takes to reach access tokens already issued. */
+    authCacheTtlS: number;
+  };
+  rateLimit: { ipPerMinute: number; openIdPerMinute: number };
+  /** Encrypts stored session_keys (AES-256-GCM). */
+  dataEncryptionKey: Buffer;
   registration: 'explicit' | 'auto';
   registrationTicketTtlS: number;
   bodyLimitBytes: number;
@@ -125,16 +169,41 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       watermarkMaxAgeS: env.WECHAT_WATERMARK_MAX_AGE_S,
     },
     jwt: {
-      secret: env.JWT_SECRET ?? randomBytes(48).toString('base64url'),
-      ephemeral: !env.JWT_SECRET,
+      keys: jwtKeys(env),
+      ephemeral: !env.JWT_SECRET && !env.JWT_KEYS,
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       expiresInS: env.JWT_EXPIRES_IN_S,
     },
-    dataEncryptionKey: env.DATA_ENCRYPTION_KEY,
+    sessions: {
+      refreshTokenTtlS: env.REFRESH_TOKEN_TTL_S,
+      maxAgeS: env.SESSION_MAX_AGE_S,
+      authCacheTtlS: env.AUTH_CACHE_TTL_S,
+    },
+    rateLimit: { ipPerMinute: env.RATE_LIMIT_IP_PER_MIN, openIdPerMinute: env.RATE_LIMIT_OPENID_PER_MIN },
+    dataEncryptionKey: resolveDataKey(env),
     registration: env.AUTH_REGISTRATION,
     registrationTicketTtlS: env.REGISTRATION_TICKET_TTL_S,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL,
   });
+}
+
+function jwtKeys(env: Env): SigningKey[] {
+  if (env.JWT_KEYS) {
+    try {
+      return signingKeysFrom(env.JWT_KEYS);
+    } catch {
+      throw new ConfigError('Invalid configuration: JWT_KEYS has a key that is not a valid PEM key of its alg');
+    }
+  }
+  if (env.JWT_SECRET) return signingKeysFrom([{ kid: kidOfSecret(env.JWT_SECRET), alg: 'HS256', secret: env.JWT_SECRET }]);
+  return ephemeralSigningKeys();
+}
+
+/** DATA_ENCRYPTION_KEY, else derived from the (first) HS256 secret, else random (development only). */
+function resolveDataKey(env: Env): Buffer {
+  const secret = env.JWT_SECRET ?? env.JWT_KEYS?.find((k) => k.alg === 'HS256')?.secret;
+  if (env.DATA_ENCRYPTION_KEY || secret) return dataEncryptionKey(env.DATA_ENCRYPTION_KEY, secret ?? '');
+  return randomBytes(32);
 }

@@ -1,10 +1,12 @@
 import { authRouter } from './routers/auth';
+import { userRouter } from './routers/user';
 import { createCallerFactory, publicProcedure, router } from './trpc/init';
 
 export const appRouter = router({
   /** A no-op: liveness through tRPC, and the baseline the benchmark compares against. */
   ping: publicProcedure.query(() => 'pong' as const),
   auth: authRouter,
+  user: userRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './schemas/user';
 export * from './schemas/auth';
 export * from './schemas/wechatData';
+export * from './schemas/session';

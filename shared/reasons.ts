@@ -34,6 +34,15 @@ export const ERROR_REASONS = {
   TOKEN_MISSING: 'UNAUTHORIZED',
   TOKEN_INVALID: 'UNAUTHORIZED',
   TOKEN_EXPIRED: 'UNAUTHORIZED',
+  SESSION_REVOKED: 'UNAUTHORIZED', // the token's session was logged out or revoked
+
+  // Refresh tokens
+  REFRESH_TOKEN_INVALID: 'UNAUTHORIZED', // unknown, or its session was logged out
+  REFRESH_TOKEN_EXPIRED: 'UNAUTHORIZED',
+  REFRESH_TOKEN_REUSED: 'UNAUTHORIZED', // an already rotated token: theft suspected, the whole session is revoked
+
+  // Abuse
+  RATE_LIMITED: 'TOO_MANY_REQUESTS', // data.retryAfterS says when to try again
 
   // Us
   NOT_FOUND: 'NOT_FOUND',

@@ -33,13 +33,12 @@ function phone(openid = uniqueOpenId('phone'), opts: { batch?: boolean; onRegist
   return { wx, client, registrations, openid };
 }
 
-/** A token for this user that the server sees as expired. */
-function expiredToken(userId: string) {
-  return jwt.sign({ exp: Math.floor(Date.now() / 1000) - 5 }, t.backend.services.config.jwt.secret, {
-    subject: userId,
-    issuer: 'wx-login-backend',
-    audience: 'miniprogram',
-  });
+/** The stored token, re-signed as expired: what a phone holds after two hours in the background. */
+function expireStoredToken(wx: ReturnType<typeof createWxStandIn>) {
+  const stored = wx.getStorageSync('wxlogin.session') as { accessToken: string; userId: string };
+  const { sid, sub } = jwt.decode(stored.accessToken) as { sid: string; sub: string };
+  const accessToken = t.signToken({ sid, exp: Math.floor(Date.now() / 1000) - 5 }, { subject: sub });
+  wx.setStorageSync('wxlogin.session', { ...stored, accessToken, expiresAt: Date.now() - 1000 });
 }
 
 describe('login flow', () => {
@@ -101,7 +100,7 @@ describe('expired tokens', () => {
   it('an expired token is re-established with a silent login and the call retried', async () => {
     const { wx, client } = phone();
     const { user } = await client.login();
-    wx.setStorageSync('wxlogin.session', { accessToken: expiredToken(user.id), expiresAt: Date.now() - 1000, userId: user.id });
+    expireStoredToken(wx);
     const me = await client.api.auth.me.query();
     expect(me.id).toBe(user.id);
     expect(wx.counts.login).toBe(2);
@@ -110,7 +109,7 @@ describe('expired tokens', () => {
   it.each([true, false])('20 concurrent calls on an expired token trigger one login (batch %s)', async (batch) => {
     const { wx, client } = phone(undefined, { batch });
     const { user } = await client.login();
-    wx.setStorageSync('wxlogin.session', { accessToken: expiredToken(user.id), expiresAt: Date.now() - 1000, userId: user.id });
+    expireStoredToken(wx);
     t.sim.resetStats();
     const results = await Promise.all(Array.from({ length: 20 }, () => client.api.auth.me.query()));
     expect(results.every((r) => r.id === user.id)).toBe(true);
@@ -122,7 +121,7 @@ describe('expired tokens', () => {
     const { wx, client } = phone();
     const { user } = await client.login();
     await t.backend.services.db.User.updateOne({ _id: user.id }, { $set: { status: 'banned' } });
-    wx.setStorageSync('wxlogin.session', { accessToken: expiredToken(user.id), expiresAt: 0, userId: user.id });
+    expireStoredToken(wx);
     const err = await client.api.auth.me.query().catch((e: unknown) => e);
     expect(errorReason(err)).toBe('USER_BANNED');
     expect(wx.counts.login).toBe(2);

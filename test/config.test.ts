@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config';
 
@@ -35,7 +36,9 @@ describe('loadConfig defaults', () => {
       watermarkMaxAgeS: 0,
     });
     expect(config.jwt).toMatchObject({ issuer: 'wx-login-backend', audience: 'miniprogram', expiresInS: 7200 });
-    expect(config.dataEncryptionKey).toBeUndefined();
+    expect(config.dataEncryptionKey).toHaveLength(32); // random: stored session_keys die with the process in development
+    expect(config.sessions).toEqual({ refreshTokenTtlS: 30 * 86_400, maxAgeS: 90 * 86_400, authCacheTtlS: 30 });
+    expect(config.rateLimit).toEqual({ ipPerMinute: 120, openIdPerMinute: 20 });
   });
 
   it('treats empty strings as unset', () => {
@@ -112,24 +115,60 @@ describe('loadConfig rejects bad values with one line naming the variable', () =
   });
 });
 
-describe('loadConfig JWT secret', () => {
-  it('makes an ephemeral random secret when JWT_SECRET is unset', () => {
+describe('loadConfig JWT keys', () => {
+  it('makes an ephemeral random key when neither JWT_SECRET nor JWT_KEYS is set', () => {
     const a = loadConfig({});
     const b = loadConfig({});
     expect(a.jwt.ephemeral).toBe(true);
-    expect(a.jwt.secret.length).toBeGreaterThanOrEqual(32);
-    expect(a.jwt.secret).not.toBe(b.jwt.secret);
+    expect(a.jwt.keys).toHaveLength(1);
+    expect(a.jwt.keys[0]!.alg).toBe('HS256');
+    expect(String(a.jwt.keys[0]!.signKey).length).toBeGreaterThanOrEqual(32);
+    expect(a.jwt.keys[0]!.signKey).not.toBe(b.jwt.keys[0]!.signKey);
   });
 
-  it('uses a given JWT_SECRET as is', () => {
-    const config = loadConfig({ JWT_SECRET: GOOD_SECRET });
-    expect(config.jwt.ephemeral).toBe(false);
-    expect(config.jwt.secret).toBe(GOOD_SECRET);
+  it('uses a given JWT_SECRET as is, under a kid derived from it (the same on every instance)', () => {
+    const a = loadConfig({ JWT_SECRET: GOOD_SECRET });
+    const b = loadConfig({ JWT_SECRET: GOOD_SECRET });
+    expect(a.jwt.ephemeral).toBe(false);
+    expect(a.jwt.keys[0]).toMatchObject({ alg: 'HS256', signKey: GOOD_SECRET });
+    expect(a.jwt.keys[0]!.kid).toBe(b.jwt.keys[0]!.kid);
+    expect(a.jwt.keys[0]!.kid).not.toContain(GOOD_SECRET.slice(0, 8));
   });
 
   it('accepts production with a secret and an app', () => {
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' });
     expect(config.env).toBe('production');
-    expect(config.jwt).toMatchObject({ secret: GOOD_SECRET, ephemeral: false });
+    expect(config.jwt.ephemeral).toBe(false);
+  });
+
+  it('reads JWT_KEYS, newest first, HS256 and ES256', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const config = loadConfig({
+      JWT_KEYS: JSON.stringify([
+        { kid: 'ec-2026', alg: 'ES256', privateKey: pem },
+        { kid: 'hs-old', alg: 'HS256', secret: GOOD_SECRET },
+      ]),
+    });
+    expect(config.jwt.keys.map((k) => [k.kid, k.alg])).toEqual([['ec-2026', 'ES256'], ['hs-old', 'HS256']]);
+    expect(config.jwt.keys[0]!.publicJwk).toMatchObject({ kty: 'EC', crv: 'P-256', kid: 'ec-2026', use: 'sig' });
+    expect(JSON.stringify(config.jwt.keys[0]!.publicJwk)).not.toContain('"d"');
+  });
+
+  it.each([
+    ['not JSON', 'nope', /JWT_KEYS must be a JSON array/],
+    ['an empty list', '[]', /JWT_KEYS/],
+    ['a short HS256 secret', JSON.stringify([{ kid: 'a', alg: 'HS256', secret: 'short' }]), /JWT_KEYS/],
+    ['an unknown alg', JSON.stringify([{ kid: 'a', alg: 'none' }]), /JWT_KEYS/],
+    ['a bad PEM', JSON.stringify([{ kid: 'a', alg: 'ES256', privateKey: 'garbage' }]), /JWT_KEYS .*PEM/],
+    ['only public keys', JSON.stringify([{ kid: 'a', alg: 'ES256', publicKey: 'x' }]), /JWT_KEYS has no key that can sign/],
+  ])('rejects JWT_KEYS with %s, naming it and not echoing secrets', (_what, value, message) => {
+    const text = configError({ JWT_KEYS: value });
+    expect(text).toMatch(message);
+    expect(text).not.toContain('short');
+  });
+
+  it('refuses JWT_SECRET and JWT_KEYS together', () => {
+    expect(configError({ JWT_SECRET: GOOD_SECRET, JWT_KEYS: JSON.stringify([{ kid: 'a', alg: 'HS256', secret: GOOD_SECRET }]) })).toMatch(/JWT_KEYS/);
   });
 });

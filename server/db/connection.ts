@@ -1,11 +1,13 @@
 import mongoose, { type Connection } from 'mongoose';
 import { userModel, type UserModel } from './models/user';
 import { registrationTicketModel, type RegistrationTicketModel } from './models/registrationTicket';
+import { sessionModel, type SessionModel } from './models/session';
 
 export interface Database {
   connection: Connection;
   User: UserModel;
   RegistrationTicket: RegistrationTicketModel;
+  Session: SessionModel;
   /** True when the database answers a ping within a second. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -27,12 +29,14 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
   await connection.asPromise();
   const User = userModel(connection);
   const RegistrationTicket = registrationTicketModel(connection);
-  await Promise.all([User.init(), RegistrationTicket.init()]);
+  const Session = sessionModel(connection);
+  await Promise.all([User.init(), RegistrationTicket.init(), Session.init()]);
 
   return {
     connection,
     User,
     RegistrationTicket,
+    Session,
     async ping() {
       try {
         const db = connection.db;

@@ -1,18 +1,40 @@
-import { loginInput, loginOutput, registerInput, registerOutput, userOutput } from '../../shared';
-import { login, register } from '../services/auth';
+import {
+  loginInput,
+  loginOutput,
+  logoutAllOutput,
+  logoutOutput,
+  refreshInput,
+  refreshOutput,
+  registerInput,
+  registerOutput,
+  userOutput,
+} from '../../shared';
+import { login, logout, logoutAll, refresh, register } from '../services/auth';
 import { toUserOutput } from '../services/users';
-import { protectedProcedure, publicProcedure, router } from '../trpc/init';
+import type { Context } from '../trpc/context';
+import { protectedProcedure, rateLimitedProcedure, router } from '../trpc/init';
+
+const client = (ctx: Context) => ({ userAgent: ctx.userAgent, ip: ctx.clientIp });
 
 export const authRouter = router({
-  login: publicProcedure
+  login: rateLimitedProcedure
     .input(loginInput)
     .output(loginOutput)
-    .mutation(({ ctx, input }) => login(ctx.services.auth, input)),
+    .mutation(({ ctx, input }) => login(ctx.services.auth, input, client(ctx))),
 
-  register: publicProcedure
+  register: rateLimitedProcedure
     .input(registerInput)
     .output(registerOutput)
-    .mutation(({ ctx, input }) => register(ctx.services.auth, input)),
+    .mutation(({ ctx, input }) => register(ctx.services.auth, input, client(ctx))),
+
+  refresh: rateLimitedProcedure
+    .input(refreshInput)
+    .output(refreshOutput)
+    .mutation(({ ctx, input }) => refresh(ctx.services.auth, input.refreshToken, client(ctx))),
+
+  logout: protectedProcedure.output(logoutOutput).mutation(({ ctx }) => logout(ctx.services.auth, ctx.claims.userId, ctx.claims.sessionId)),
+
+  logoutAll: protectedProcedure.output(logoutAllOutput).mutation(({ ctx }) => logoutAll(ctx.services.auth, ctx.claims.userId)),
 
   me: protectedProcedure.output(userOutput).query(({ ctx }) => toUserOutput(ctx.user)),
 });

@@ -1,8 +1,9 @@
 import jwt from 'jsonwebtoken';
 import { AppError } from '../errors';
+import type { SigningKey } from './signingKeys';
 
 export interface AccessTokenConfig {
-  secret: string;
+  keys: SigningKey[];
   issuer: string;
   audience: string;
   expiresInS: number;
@@ -14,21 +15,38 @@ export interface IssuedAccessToken {
   expiresIn: number;
 }
 
-export interface AccessTokens {
-  issue(userId: string): IssuedAccessToken;
-  /** Returns the user id (`sub`); throws TOKEN_EXPIRED or TOKEN_INVALID. */
-  verify(token: string): string;
+/** Who a verified token speaks for: the user, and the session (refresh token family) it belongs to. */
+export interface AccessTokenClaims {
+  userId: string;
+  sessionId: string;
 }
 
+export interface AccessTokens {
+  issue(claims: AccessTokenClaims): IssuedAccessToken;
+  /** Throws TOKEN_EXPIRED or TOKEN_INVALID. */
+  verify(token: string): AccessTokenClaims;
+  /** Public keys (JWK) of the asymmetric keys, for /.well-known/jwks.json. */
+  jwks(): { keys: Record<string, unknown>[] };
+}
+
+const OBJECT_ID = /^[0-9a-f]{24}$/;
+const invalid = (why: string) => new AppError('TOKEN_INVALID', `The access token is invalid (${why})`);
+
 /**
- * Our own login state: a JWT signed with HS256, which is also the only algorithm verify accepts
- * (so `alg: none` and algorithm confusion are refused), with issuer and audience pinned.
+ * Our own login state: a JWT with `kid` in its header. Verification looks the key up by `kid`
+ * and accepts only that key's algorithm, so `alg: none`, algorithm confusion and tokens of
+ * unknown or retired keys are refused; issuer and audience are pinned.
  */
 export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
+  const signer = cfg.keys.find((k) => k.signKey !== undefined);
+  if (!signer) throw new Error('no JWT key can sign');
+  const byKid = new Map(cfg.keys.map((k) => [k.kid, k]));
+
   return {
-    issue(userId) {
-      const accessToken = jwt.sign({}, cfg.secret, {
-        algorithm: 'HS256',
+    issue({ userId, sessionId }) {
+      const accessToken = jwt.sign({ sid: sessionId }, signer.signKey!, {
+        algorithm: signer.alg,
+        keyid: signer.kid,
         subject: userId,
         issuer: cfg.issuer,
         audience: cfg.audience,
@@ -36,22 +54,24 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
       });
       return { accessToken, tokenType: 'Bearer', expiresIn: cfg.expiresInS };
     },
+
     verify(token) {
-      let payload: string | jwt.JwtPayload;
+      const decoded = jwt.decode(token, { complete: true });
+      if (!decoded || typeof decoded.payload === 'string') throw invalid('not a JWT');
+      const key = decoded.header.kid ? byKid.get(decoded.header.kid) : undefined;
+      if (!key) throw invalid('unknown key id');
+      let payload: jwt.JwtPayload | string;
       try {
-        payload = jwt.verify(token, cfg.secret, {
-          algorithms: ['HS256'],
-          issuer: cfg.issuer,
-          audience: cfg.audience,
-        });
+        payload = jwt.verify(token, key.verifyKey, { algorithms: [key.alg], issuer: cfg.issuer, audience: cfg.audience });
       } catch (err) {
-        if (err instanceof jwt.TokenExpiredError) throw new AppError('TOKEN_EXPIRED', 'The access token has expired; log in again');
-        throw new AppError('TOKEN_INVALID', 'The access token is invalid');
+        if (err instanceof jwt.TokenExpiredError) throw new AppError('TOKEN_EXPIRED', 'The access token has expired; refresh or log in again');
+        throw invalid(err instanceof jwt.JsonWebTokenError ? err.message : 'unverifiable');
       }
-      if (typeof payload === 'string' || typeof payload.sub !== 'string' || !/^[0-9a-f]{24}$/.test(payload.sub)) {
-        throw new AppError('TOKEN_INVALID', 'The access token is invalid');
-      }
-      return payload.sub;
+      if (typeof payload === 'string' || typeof payload.sub !== 'string' || !OBJECT_ID.test(payload.sub)) throw invalid('bad subject');
+      if (typeof payload.sid !== 'string' || payload.sid.length === 0 || payload.sid.length > 64) throw invalid('no session');
+      return { userId: payload.sub, sessionId: payload.sid };
     },
+
+    jwks: () => ({ keys: cfg.keys.flatMap((k) => (k.publicJwk ? [k.publicJwk] : [])) }),
   };
 }

@@ -1,7 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { AppError } from '../errors';
-import { loadActiveUser } from '../services/users';
 import type { Context } from './context';
 import { errorData, INTERNAL_MESSAGE, toTRPCError } from './errorShape';
 
@@ -46,13 +45,22 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(outcome);
 
-/** Requires `Authorization: Bearer <accessToken>` naming an active user; narrows ctx.user. */
+/** The auth procedures anyone can call are limited per client IP (and, in the services, per openid). */
+export const rateLimitedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  await ctx.services.auth.limiter.check('ip', ctx.clientIp ?? '');
+  return next();
+});
+
+/**
+ * Requires `Authorization: Bearer <accessToken>` naming an active user and a live session;
+ * narrows ctx.user and adds ctx.claims.
+ */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const header = ctx.authorization;
   if (!header) throw new AppError('TOKEN_MISSING', 'Send Authorization: Bearer <accessToken>');
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw new AppError('TOKEN_INVALID', 'The Authorization header must be Bearer <accessToken>');
-  const userId = ctx.services.tokens.verify(match[1]!);
-  const user = await loadActiveUser(ctx.services.db, userId);
-  return next({ ctx: { ...ctx, user } });
+  const claims = ctx.services.tokens.verify(match[1]!);
+  const user = await ctx.services.auth.principals.resolve(claims);
+  return next({ ctx: { ...ctx, user, claims } });
 });

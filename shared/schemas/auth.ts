@@ -13,6 +13,10 @@ const accessTokenFields = {
   tokenType: z.literal('Bearer'),
   /** Seconds until accessToken expires. */
   expiresIn: z.number().int().positive(),
+  /** Opaque, single-use: trade it at auth.refresh for a new pair. Keep it secret. */
+  refreshToken: z.string(),
+  /** Seconds until refreshToken expires. */
+  refreshExpiresIn: z.number().int().positive(),
 };
 
 export const loginOutput = z.object({
@@ -44,3 +48,14 @@ export const registerOutput = z.object({
   user: userOutput,
 });
 export type RegisterOutput = z.infer<typeof registerOutput>;
+
+export const refreshTokenValue = z.string().min(1).max(256);
+
+export const refreshInput = z.object({ refreshToken: refreshTokenValue });
+export type RefreshInput = z.infer<typeof refreshInput>;
+
+export const refreshOutput = z.object(accessTokenFields);
+export type RefreshOutput = z.infer<typeof refreshOutput>;
+
+export const logoutOutput = z.object({ ok: z.literal(true) });
+export const logoutAllOutput = z.object({ revokedSessions: z.number().int().min(0) });

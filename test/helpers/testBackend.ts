@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import jwt from 'jsonwebtoken';
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
 import superjson from 'superjson';
 import { inject } from 'vitest';
@@ -24,6 +25,8 @@ export interface TestBackend {
   wxLogin(openid: string, opts?: { unionId?: string }): string;
   /** Raw fetch against the server, recorded like the client's. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Signs a token with the server's current key (for tests of expired or odd tokens). */
+  signToken(payload: object, opts?: jwt.SignOptions): string;
   /** Secrets seen in any response body or log line so far (should stay empty). */
   leakedSecrets(): string[];
   logLines(): string[];
@@ -40,6 +43,9 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
     LOG_LEVEL: 'debug',
     WECHAT_RETRIES: '1',
     WECHAT_TIMEOUT_MS: '1000',
+    // Every test talks from 127.0.0.1; the rate limit tests turn the limits on themselves.
+    RATE_LIMIT_IP_PER_MIN: '0',
+    RATE_LIMIT_OPENID_PER_MIN: '0',
     ...env,
   });
   const logs: string[] = [];
@@ -57,7 +63,9 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
   });
   const sim = backend.simulator!;
   const responses: string[] = [];
-  const secrets = new Set<string>([backend.wechatApp.appSecret, config.jwt.secret]);
+  const signer = config.jwt.keys[0]!;
+  const secrets = new Set<string>([backend.wechatApp.appSecret, config.dataEncryptionKey.toString('base64')]);
+  if (typeof signer.signKey === 'string') secrets.add(signer.signKey);
 
   const recordingFetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const res = await fetch(input, init);
@@ -86,6 +94,14 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
       return code;
     },
     fetch: (path, init) => recordingFetch(`${backend.url}${path}`, init),
+    signToken: (payload, opts = {}) =>
+      jwt.sign(payload, signer.signKey!, {
+        algorithm: signer.alg,
+        keyid: signer.kid,
+        issuer: config.jwt.issuer,
+        audience: config.jwt.audience,
+        ...opts,
+      }),
     leakedSecrets() {
       const leaks: string[] = [];
       for (const secret of secrets) {

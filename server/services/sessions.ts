@@ -1,0 +1,140 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { SessionOutput } from '../../shared';
+import type { Types } from 'mongoose';
+import type { Database } from '../db/connection';
+import type { RevokedReason } from '../db/models/session';
+import { AppError } from '../errors';
+
+/**
+ * Sessions are refresh token families. A refresh token is 256 random bits shown to the client
+ * once; the database keeps only its SHA-256. Every refresh rotates it; showing a rotated token
+ * again revokes the whole family, because only a copy of the token can do that.
+ */
+export interface SessionDeps {
+  db: Database;
+  now: () => Date;
+  refreshTokenTtlS: number;
+  maxAgeS: number;
+}
+
+export interface ClientInfo {
+  userAgent?: string | undefined;
+  ip?: string | undefined;
+}
+
+export interface IssuedRefreshToken {
+  sessionId: string;
+  refreshToken: string;
+  refreshExpiresIn: number;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const newRefreshToken = () => `wxr_${randomBytes(32).toString('base64url')}`;
+const clip = (value: string | undefined, max: number) => (value ? value.slice(0, max) : null);
+
+async function insertToken(
+  deps: SessionDeps,
+  fields: { userId: Types.ObjectId | string; familyId: string; familyCreatedAt: Date; client: ClientInfo },
+): Promise<IssuedRefreshToken> {
+  const now = deps.now();
+  const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, fields.familyCreatedAt.getTime() + deps.maxAgeS * 1000));
+  const refreshToken = newRefreshToken();
+  await deps.db.Session.create({
+    tokenHash: hashToken(refreshToken),
+    familyId: fields.familyId,
+    userId: fields.userId,
+    familyCreatedAt: fields.familyCreatedAt,
+    lastUsedAt: now,
+    expiresAt,
+    userAgent: clip(fields.client.userAgent, 256),
+    ip: clip(fields.client.ip, 64),
+  });
+  return {
+    sessionId: fields.familyId,
+    refreshToken,
+    refreshExpiresIn: Math.max(1, Math.floor((expiresAt.getTime() - now.getTime()) / 1000)),
+  };
+}
+
+/** A login or registration starts a session. */
+export function startSession(deps: SessionDeps, userId: Types.ObjectId | string, client: ClientInfo): Promise<IssuedRefreshToken> {
+  return insertToken(deps, { userId, familyId: randomBytes(16).toString('base64url'), familyCreatedAt: deps.now(), client });
+}
+
+/**
+ * Uses a refresh token up and issues the next one of its family. Returns the user it belongs to;
+ * the caller checks that user may still act.
+ */
+export async function rotateRefreshToken(deps: SessionDeps, token: string, client: ClientInfo): Promise<IssuedRefreshToken & { userId: string }> {
+  const now = deps.now();
+  const tokenHash = hashToken(token);
+  const used = await deps.db.Session.findOneAndUpdate(
+    { tokenHash, revokedAt: null, expiresAt: { $gt: now } },
+    { $set: { revokedAt: now, revokedReason: 'rotated', lastUsedAt: now } },
+    { returnDocument: 'before' },
+  ).lean();
+
+  if (!used) {
+    const seen = await deps.db.Session.findOne({ tokenHash }, { familyId: 1, revokedAt: 1, revokedReason: 1, expiresAt: 1 }).lean();
+    if (seen?.revokedReason === 'rotated') {
+      await revokeFamily(deps, seen.familyId, 'reuse_detected');
+      throw new AppError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked for safety. Log in again');
+    }
+    if (seen && !seen.revokedAt && seen.expiresAt <= now) {
+      throw new AppError('REFRESH_TOKEN_EXPIRED', 'The refresh token has expired; log in again');
+    }
+    throw new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or its session has ended; log in again');
+  }
+
+  const next = await insertToken(deps, { userId: used.userId, familyId: used.familyId, familyCreatedAt: used.familyCreatedAt, client });
+  return { ...next, userId: String(used.userId) };
+}
+
+function revokeFamily(deps: SessionDeps, familyId: string, reason: RevokedReason) {
+  return deps.db.Session.updateMany({ familyId, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });
+}
+
+/** Ends one session of a user; false when it was not a live session of theirs. */
+export async function endSession(deps: SessionDeps, userId: string, sessionId: string): Promise<boolean> {
+  const { modifiedCount } = await deps.db.Session.updateMany(
+    { familyId: sessionId, userId, revokedAt: null },
+    { $set: { revokedAt: deps.now(), revokedReason: 'logout' } },
+  );
+  return modifiedCount > 0;
+}
+
+/** Ends every session of a user; returns how many sessions that was. */
+export async function endAllSessions(deps: SessionDeps, userId: string, reason: RevokedReason = 'logout_all'): Promise<number> {
+  const live = await deps.db.Session.distinct('familyId', { userId, revokedAt: null, expiresAt: { $gt: deps.now() } });
+  await deps.db.Session.updateMany({ userId, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });
+  return live.length;
+}
+
+/** A session is live while its current token is neither used, revoked nor expired. */
+export async function isSessionLive(deps: SessionDeps, sessionId: string): Promise<boolean> {
+  return (await deps.db.Session.exists({ familyId: sessionId, revokedAt: null, expiresAt: { $gt: deps.now() } })) !== null;
+}
+
+export async function listSessions(deps: SessionDeps, userId: string, currentSessionId: string): Promise<SessionOutput[]> {
+  const live = await deps.db.Session.find({ userId, revokedAt: null, expiresAt: { $gt: deps.now() } })
+    .sort({ lastUsedAt: -1 })
+    .lean();
+  return live.map((s) => ({
+    id: s.familyId,
+    createdAt: s.familyCreatedAt,
+    lastUsedAt: s.lastUsedAt,
+    expiresAt: s.expiresAt,
+    userAgent: s.userAgent ?? null,
+    ip: s.ip ?? null,
+    current: s.familyId === currentSessionId,
+  }));
+}
+
+/**
+ * The periodic cleanup (no TTL indexes in the embedded database). Rotated tokens are kept until
+ * they expire, so a reuse is recognised as long as the token could have been valid.
+ */
+export async function deleteExpiredSessions(deps: Pick<SessionDeps, 'db' | 'now'>): Promise<number> {
+  const { deletedCount } = await deps.db.Session.deleteMany({ expiresAt: { $lte: deps.now() } });
+  return deletedCount;
+}

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+/** A login session (a refresh token family) as its user sees it in user.sessions. */
+export const sessionOutput = z.object({
+  id: z.string(),
+  createdAt: z.date(),
+  lastUsedAt: z.date(),
+  expiresAt: z.date(),
+  userAgent: z.string().nullable(),
+  ip: z.string().nullable(),
+  /** The session of the access token that asked. */
+  current: z.boolean(),
+});
+export type SessionOutput = z.infer<typeof sessionOutput>;
+
+export const sessionListOutput = z.array(sessionOutput);
