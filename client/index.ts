@@ -28,8 +28,8 @@ export interface MiniProgramClient {
   api: TRPCClient<AppRouter>;
   /** wx.login → auth.login (→ auth.register through onRegister for a new user); keeps the token. */
   login(): Promise<LoginResult>;
-  /** Forgets the session on this device. */
-  logout(): void;
+  /** Ends the session on the server (auth.logout, best effort) and forgets it on this device. */
+  logout(): Promise<void>;
   /** The stored session, if any. */
   session(): StoredSession | null;
 }
@@ -53,13 +53,17 @@ export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniPro
 
   // The login flow talks to the server without the session link, so a failing login cannot loop.
   const sessionless = createTRPCClient<AppRouter>({ links: [http(false)] });
+  const endSession = (accessToken: string) =>
+    createTRPCClient<AppRouter>({
+      links: [httpLink({ url: opts.url, transformer: superjson, fetch, headers: () => ({ authorization: `Bearer ${accessToken}` }) })],
+    }).auth.logout.mutate();
   const flow = new LoginFlow(opts.wx, sessionless, store, opts.onRegister);
   const api = createTRPCClient<AppRouter>({ links: [sessionLink(flow), http(true)] });
 
   return {
     api,
     login: () => flow.login(),
-    logout: () => flow.logout(),
+    logout: () => flow.logout(endSession),
     session: () => store.get(),
   };
 }

@@ -32,15 +32,23 @@ function wxLogin(wx: WxApi): Promise<string> {
   });
 }
 
+interface IssuedPair {
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresIn: number;
+}
+
 /**
  * The session: log in (wx.login → auth.login, and auth.register when the user is new), keep the
- * token, and re-establish it when the server says it is gone. Logins are single-flight: however
- * many calls ask at once, one wx.login and one auth.login run.
+ * tokens, and re-establish the session when the server says it is gone: auth.refresh first, a
+ * silent login when that fails. Single-flight: however many calls ask at once, one refresh or
+ * one wx.login + auth.login runs.
  */
 export class LoginFlow {
   /** Bumped whenever a new token is saved, so a call can tell whether its token was already replaced. */
   generation = 0;
-  private inFlight: Promise<LoginResult> | null = null;
+  private inFlight: Promise<unknown> | null = null;
 
   constructor(
     private readonly wx: WxApi,
@@ -50,36 +58,73 @@ export class LoginFlow {
     private readonly now: () => number = Date.now,
   ) {}
 
-  login(): Promise<LoginResult> {
-    if (!this.inFlight) {
-      this.inFlight = this.run().finally(() => {
-        this.inFlight = null;
-      });
-    }
-    return this.inFlight;
+  private single<T>(work: () => Promise<T>): Promise<T> {
+    if (this.inFlight) return this.inFlight as Promise<T>;
+    const running = work().finally(() => {
+      this.inFlight = null;
+    });
+    this.inFlight = running;
+    return running;
   }
 
-  /** After a token error on a call sent under `seenGeneration`: log in again unless someone already did. */
+  /** A full login. Joins whatever session work is already running instead of starting another. */
+  async login(): Promise<LoginResult> {
+    const pending = this.inFlight;
+    if (pending) await pending.catch(() => undefined);
+    return this.single(() => this.run());
+  }
+
+  /** After a token error on a call sent under `seenGeneration`: renew the session unless someone already did. */
   async reestablish(seenGeneration: number): Promise<void> {
     if (this.generation !== seenGeneration && !this.inFlight) return;
-    await this.login();
+    if (this.inFlight) {
+      await this.inFlight;
+      return;
+    }
+    await this.single(() => this.renew());
   }
 
-  logout(): void {
+  /** Ends the session on the server (best effort) and forgets it on this device. */
+  async logout(endOnServer: (accessToken: string) => Promise<unknown>): Promise<void> {
+    const session = this.store.get();
     this.store.clear();
     this.generation++;
+    if (session) await endOnServer(session.accessToken).catch(() => undefined);
   }
 
-  private save(result: { accessToken: string; expiresIn: number; user: UserOutput }) {
-    this.store.save({ accessToken: result.accessToken, expiresAt: this.now() + result.expiresIn * 1000, userId: result.user.id });
+  private save(pair: IssuedPair, userId: string) {
+    const now = this.now();
+    this.store.save({
+      accessToken: pair.accessToken,
+      expiresAt: now + pair.expiresIn * 1000,
+      refreshToken: pair.refreshToken,
+      refreshExpiresAt: now + pair.refreshExpiresIn * 1000,
+      userId,
+    });
     this.generation++;
+  }
+
+  /** auth.refresh with the stored refresh token; a silent login when there is none or it fails. */
+  private async renew(): Promise<unknown> {
+    const stored = this.store.get();
+    if (stored?.refreshToken && stored.refreshExpiresAt > this.now()) {
+      try {
+        this.save(await this.api.auth.refresh.mutate({ refreshToken: stored.refreshToken }), stored.userId);
+        return;
+      } catch (err) {
+        // Expired, revoked, reused, or a banned user: only a fresh login can tell. Network errors end here.
+        const reason = errorReason(err);
+        if (reason === 'NETWORK' || reason === 'TIMEOUT') throw err;
+      }
+    }
+    return this.run();
   }
 
   private async run(): Promise<LoginResult> {
     const code = await wxLogin(this.wx);
     try {
       const login = await this.api.auth.login.mutate({ code });
-      this.save(login);
+      this.save(login, login.user.id);
       return { user: login.user, isNewUser: login.isNewUser };
     } catch (err) {
       const ticket = errorData(err)?.registrationTicket;
@@ -87,7 +132,7 @@ export class LoginFlow {
       const data = this.onRegister ? await this.onRegister({ registrationTicket: ticket }) : null;
       if (!data) throw new MiniProgramClientError('REGISTRATION_DECLINED', 'This WeChat user has no account and registration was declined');
       const registered = await this.api.auth.register.mutate({ ...data, registrationTicket: ticket });
-      this.save(registered);
+      this.save(registered, registered.user.id);
       return { user: registered.user, isNewUser: true };
     }
   }

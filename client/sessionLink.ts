@@ -5,13 +5,14 @@ import { errorReason } from './errors';
 import type { LoginFlow } from './loginFlow';
 
 /** Reasons that mean "this call had no valid session": log in again and retry once. */
-const SESSION_GONE = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID']);
-/** These are how a session is made; retrying them with a new session makes no sense. */
-const SESSION_PROCEDURES = new Set(['auth.login', 'auth.register']);
+const SESSION_GONE = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'SESSION_REVOKED']);
+/** These make or end a session; retrying them with a new session makes no sense. */
+const SESSION_PROCEDURES = new Set(['auth.login', 'auth.register', 'auth.refresh', 'auth.logout']);
 
 /**
- * A tRPC link in front of the http link: when a call fails because its token is missing, expired or
- * invalid, re-establish the session (one login for any number of such calls) and retry it once.
+ * A tRPC link in front of the http link: when a call fails because its token is missing, expired,
+ * invalid or its session ended, re-establish the session (one refresh or login for any number of
+ * such calls) and retry it once.
  */
 export function sessionLink(flow: LoginFlow): TRPCLink<AppRouter> {
   return () =>

@@ -5,6 +5,9 @@ export interface StoredSession {
   accessToken: string;
   /** Epoch ms. */
   expiresAt: number;
+  /** Single-use; traded at auth.refresh for a new pair. */
+  refreshToken: string;
+  refreshExpiresAt: number;
   userId: string;
 }
 
@@ -19,7 +22,13 @@ export function createWxTokenStore(wx: WxApi, key: string): TokenStore {
     get() {
       const value = wx.getStorageSync(key) as Partial<StoredSession> | '' | undefined;
       if (!value || typeof value !== 'object' || typeof value.accessToken !== 'string') return null;
-      return { accessToken: value.accessToken, expiresAt: Number(value.expiresAt) || 0, userId: String(value.userId ?? '') };
+      return {
+        accessToken: value.accessToken,
+        expiresAt: Number(value.expiresAt) || 0,
+        refreshToken: typeof value.refreshToken === 'string' ? value.refreshToken : '',
+        refreshExpiresAt: Number(value.refreshExpiresAt) || 0,
+        userId: String(value.userId ?? ''),
+      };
     },
     save: (session) => wx.setStorageSync(key, session),
     clear: () => wx.removeStorageSync(key),

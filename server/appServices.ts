@@ -5,6 +5,7 @@ import { createRateLimiter } from './rateLimit/limiter';
 import { MemoryRateLimitStore, type RateLimitStore } from './rateLimit/store';
 import { createSecretBox } from './secrets/secretBox';
 import { createPrincipalCache } from './services/principals';
+import type { SessionDeps } from './services/sessions';
 import type { AuthDeps } from './services/auth';
 import { createAccessTokens, type AccessTokens } from './tokens/accessToken';
 
@@ -40,8 +41,9 @@ export function createAppServices(opts: {
   const now = opts.now ?? (() => new Date());
   const box = createSecretBox(config.dataEncryptionKey);
   const tokens = createAccessTokens(config.jwt);
-  const sessions = { db, now, refreshTokenTtlS: config.sessions.refreshTokenTtlS, maxAgeS: config.sessions.maxAgeS };
+  const sessions: SessionDeps = { db, now, refreshTokenTtlS: config.sessions.refreshTokenTtlS, maxAgeS: config.sessions.maxAgeS };
   const principals = createPrincipalCache({ db, sessions, ttlMs: config.sessions.authCacheTtlS * 1000, now });
+  sessions.onFamilyRevoked = (familyId) => principals.invalidateSession(familyId);
   const limiter = createRateLimiter({
     store: opts.rateLimitStore ?? new MemoryRateLimitStore(),
     perMinute: { ip: config.rateLimit.ipPerMinute, openid: config.rateLimit.openIdPerMinute },

@@ -47,8 +47,16 @@ export function createHttpServer(services: AppServices): HttpServer {
           clientIp: req.ip,
           userAgent: req.headers['user-agent'],
         }),
+      // RATE_LIMITED answers say when to come back, in the standard header too.
+      responseMeta({ errors }: { errors: TRPCError[] }) {
+        const retryAfterS = errors.map((e) => (e.cause instanceof AppError ? e.cause.details.retryAfterS : undefined)).find((s) => s !== undefined);
+        return retryAfterS === undefined ? {} : { headers: { 'retry-after': String(retryAfterS) } };
+      },
     },
   });
+
+  // Public keys of asymmetric JWT keys, so another service can verify access tokens on its own.
+  app.get('/.well-known/jwks.json', async () => services.tokens.jwks());
 
   app.get('/healthz', async (_req, reply) => {
     const up = await services.db.ping();

@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { createMiniProgramClient, errorReason, type RegistrationData } from '../client';
 import type { UserOutput } from '../shared';
+import { expectReason } from './helpers/expectError';
 import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
 import { createWxStandIn } from './helpers/wxStandIn';
 
@@ -86,34 +87,60 @@ describe('login flow', () => {
     expect(errorReason(await client.login().catch((e: unknown) => e))).toBe('WX_LOGIN_FAILED');
   });
 
-  it('logout forgets the session; the next call logs in again', async () => {
+  it('logout ends the session on the server and forgets it; the next call logs in again', async () => {
     const { wx, client } = phone();
     await client.login();
-    client.logout();
+    const { refreshToken } = client.session()!;
+    await client.logout();
     expect(client.session()).toBeNull();
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken }), 'REFRESH_TOKEN_INVALID');
     await client.api.auth.me.query();
     expect(wx.counts.login).toBe(2);
   });
 });
 
 describe('expired tokens', () => {
-  it('an expired token is re-established with a silent login and the call retried', async () => {
+  it('an expired access token is renewed with auth.refresh (no wx.login) and the call retried', async () => {
     const { wx, client } = phone();
     const { user } = await client.login();
+    const before = client.session()!;
+    expireStoredToken(wx);
+    const me = await client.api.auth.me.query();
+    expect(me.id).toBe(user.id);
+    expect(wx.counts.login).toBe(1);
+    expect(client.session()!.refreshToken).not.toBe(before.refreshToken); // rotated
+  });
+
+  it('when the refresh fails too (session ended elsewhere), a silent login takes over', async () => {
+    const { wx, client } = phone();
+    const { user } = await client.login();
+    await t.backend.services.db.Session.updateMany({ userId: user.id }, { $set: { revokedAt: new Date(), revokedReason: 'logout_all' } });
     expireStoredToken(wx);
     const me = await client.api.auth.me.query();
     expect(me.id).toBe(user.id);
     expect(wx.counts.login).toBe(2);
   });
 
-  it.each([true, false])('20 concurrent calls on an expired token trigger one login (batch %s)', async (batch) => {
+  it.each([true, false])('20 concurrent calls on an expired token trigger one refresh (batch %s)', async (batch) => {
     const { wx, client } = phone(undefined, { batch });
     const { user } = await client.login();
     expireStoredToken(wx);
     t.sim.resetStats();
     const results = await Promise.all(Array.from({ length: 20 }, () => client.api.auth.me.query()));
     expect(results.every((r) => r.id === user.id)).toBe(true);
-    expect(wx.counts.login).toBe(2);
+    expect(wx.counts.login).toBe(1);
+    expect(t.sim.stats().jscode2session).toBe(0);
+    // The first refresh token and exactly one rotation of it.
+    expect(await t.backend.services.db.Session.countDocuments({ userId: user.id })).toBe(2);
+  });
+
+  it('20 concurrent calls with no session at all trigger one login', async () => {
+    const { wx, client } = phone();
+    await client.login(); // registered
+    const again = phone(wx.openid);
+    t.sim.resetStats();
+    await Promise.all(Array.from({ length: 20 }, () => again.client.api.auth.me.query()));
+    expect(again.wx.counts.login).toBe(1);
     expect(t.sim.stats().jscode2session).toBe(1);
   });
 

@@ -15,6 +15,8 @@ export interface SessionDeps {
   now: () => Date;
   refreshTokenTtlS: number;
   maxAgeS: number;
+  /** Told when reuse detection revokes a family, so caches can drop it at once. */
+  onFamilyRevoked?: (familyId: string) => void;
 }
 
 export interface ClientInfo {
@@ -78,6 +80,7 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
     const seen = await deps.db.Session.findOne({ tokenHash }, { familyId: 1, revokedAt: 1, revokedReason: 1, expiresAt: 1 }).lean();
     if (seen?.revokedReason === 'rotated') {
       await revokeFamily(deps, seen.familyId, 'reuse_detected');
+      deps.onFamilyRevoked?.(seen.familyId);
       throw new AppError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked for safety. Log in again');
     }
     if (seen && !seen.revokedAt && seen.expiresAt <= now) {

@@ -18,6 +18,7 @@ import type { WeChatSimulator } from '../../server/wechat/simulator';
 export interface TestBackend {
   backend: RunningBackend;
   url: string;
+  dbName: string;
   sim: WeChatSimulator;
   /** A typed tRPC client over real HTTP; `token` is sent as Bearer. */
   client(opts?: { token?: string; batch?: boolean }): ReturnType<typeof createTRPCClient<AppRouter>>;
@@ -35,7 +36,14 @@ export interface TestBackend {
 
 export const uniqueOpenId = (label = 'user') => `o_${label}_${randomBytes(6).toString('hex')}`;
 
-export async function startTestBackend(env: Record<string, string> = {}): Promise<TestBackend> {
+export interface TestBackendOptions {
+  /** Share a database with another test backend (as two instances of one deployment do). */
+  dbName?: string;
+  /** A clock the test moves (sessions, tickets, rate limits; JWT expiry stays on real time). */
+  now?: () => Date;
+}
+
+export async function startTestBackend(env: Record<string, string> = {}, opts: TestBackendOptions = {}): Promise<TestBackend> {
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -55,11 +63,13 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
       done();
     },
   });
+  const dbName = opts.dbName ?? `test_${randomBytes(6).toString('hex')}`;
   const backend = await startBackend({
     config,
     logger: createLogger(config.logLevel, sink),
     mongodbUri: inject('mongodbUri'),
-    dbName: `test_${randomBytes(6).toString('hex')}`,
+    dbName,
+    now: opts.now,
   });
   const sim = backend.simulator!;
   const responses: string[] = [];
@@ -76,6 +86,7 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
   return {
     backend,
     url: backend.url,
+    dbName,
     sim,
     client(opts = {}) {
       const linkOpts = {

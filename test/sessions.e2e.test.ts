@@ -1,0 +1,315 @@
+import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteExpiredRegistrationTickets } from '../server/services/registrationTickets';
+import { deleteExpiredSessions } from '../server/services/sessions';
+import { expectReason } from './helpers/expectError';
+import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+
+const SECRET_1 = 'first-jwt-secret-0123456789abcdefghijklmnop';
+const SECRET_2 = 'second-jwt-secret-0123456789abcdefghijklmnop';
+const KEY_1 = { kid: 'k1', alg: 'HS256', secret: SECRET_1 };
+const KEY_2 = { kid: 'k2', alg: 'HS256', secret: SECRET_2 };
+
+/** A clock the test moves forward. */
+function movableClock() {
+  let offsetMs = 0;
+  return { now: () => new Date(Date.now() + offsetMs), advance: (ms: number) => (offsetMs += ms) };
+}
+
+async function signUp(t: TestBackend, openid = uniqueOpenId('s')) {
+  const login = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+  return { openid, ...login };
+}
+
+describe('access tokens are refused with a reason', () => {
+  let t: TestBackend;
+  beforeAll(async () => {
+    t = await startTestBackend({ AUTH_REGISTRATION: 'auto', JWT_KEYS: JSON.stringify([KEY_1]) });
+  });
+  afterAll(async () => {
+    expect(t.leakedSecrets()).toEqual([]);
+    await t.stop();
+  });
+
+  const me = (token: string) => t.client({ token }).auth.me.query();
+  const claims = (token: string) => jwt.decode(token) as { sub: string; sid: string };
+
+  it('no token, not Bearer, garbage', async () => {
+    await expectReason(t.client().auth.me.query(), 'TOKEN_MISSING', 401);
+    await expectReason(me('garbage'), 'TOKEN_INVALID', 401);
+    const res = await t.fetch('/trpc/auth.me', { headers: { authorization: 'Basic abc' } });
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain('TOKEN_INVALID');
+  });
+
+  it('expired → TOKEN_EXPIRED', async () => {
+    const { accessToken } = await signUp(t);
+    const { sub, sid } = claims(accessToken);
+    await expectReason(me(t.signToken({ sid, exp: Math.floor(Date.now() / 1000) - 10 }, { subject: sub })), 'TOKEN_EXPIRED', 401);
+  });
+
+  it('tampered payload → TOKEN_INVALID', async () => {
+    const { accessToken } = await signUp(t);
+    const other = await signUp(t);
+    const [h, , s] = accessToken.split('.');
+    const forged = `${h}.${other.accessToken.split('.')[1]}.${s}`;
+    await expectReason(me(forged), 'TOKEN_INVALID', 401);
+  });
+
+  it('alg none, wrong algorithm, wrong issuer or audience, unknown kid, another key → TOKEN_INVALID', async () => {
+    const { accessToken } = await signUp(t);
+    const { sub, sid } = claims(accessToken);
+    const base = { subject: sub, issuer: 'wx-login-backend', audience: 'miniprogram', expiresIn: 60 } as const;
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const tokens = [
+      jwt.sign({ sid }, '', { ...base, algorithm: 'none', keyid: 'k1' }),
+      jwt.sign({ sid }, SECRET_1, { ...base, algorithm: 'HS512', keyid: 'k1' }),
+      jwt.sign({ sid }, privateKey, { ...base, algorithm: 'RS256', keyid: 'k1' }),
+      jwt.sign({ sid }, SECRET_1, { ...base, keyid: 'k1', issuer: 'evil' }),
+      jwt.sign({ sid }, SECRET_1, { ...base, keyid: 'k1', audience: 'web' }),
+      jwt.sign({ sid }, SECRET_1, { ...base, keyid: 'k9' }),
+      jwt.sign({ sid }, SECRET_1, { ...base }), // no kid at all
+      jwt.sign({ sid }, SECRET_2, { ...base, keyid: 'k1' }),
+      jwt.sign({}, SECRET_1, { ...base, keyid: 'k1' }), // no session
+    ];
+    for (const token of tokens) await expectReason(me(token), 'TOKEN_INVALID', 401);
+  });
+
+  it('the token of a deleted user → USER_NOT_FOUND', async () => {
+    const { accessToken, user } = await signUp(t);
+    await t.backend.services.db.User.deleteOne({ _id: user.id });
+    t.backend.services.auth.principals.invalidateUser(user.id); // as the admin delete does
+    await expectReason(me(accessToken), 'USER_NOT_FOUND', 401);
+  });
+});
+
+describe('refresh tokens', () => {
+  let t: TestBackend;
+  beforeAll(async () => {
+    t = await startTestBackend({ AUTH_REGISTRATION: 'auto' });
+  });
+  afterAll(async () => {
+    expect(t.leakedSecrets()).toEqual([]);
+    await t.stop();
+  });
+
+  it('login returns a 256-bit opaque refresh token, stored only as a hash', async () => {
+    const { refreshToken, refreshExpiresIn, user } = await signUp(t);
+    expect(refreshToken).toMatch(/^wxr_[\w-]{43}$/);
+    expect(refreshExpiresIn).toBe(30 * 86_400);
+    const stored = await t.backend.services.db.Session.find({ userId: user.id }).lean();
+    expect(stored).toHaveLength(1);
+    expect(JSON.stringify(stored)).not.toContain(refreshToken.slice(4));
+    expect(stored[0]!.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('refresh rotates: a new pair each time, the same session', async () => {
+    const first = await signUp(t);
+    const second = await t.client().auth.refresh.mutate({ refreshToken: first.refreshToken });
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect((jwt.decode(second.accessToken) as { sid: string }).sid).toBe((jwt.decode(first.accessToken) as { sid: string }).sid);
+    const third = await t.client().auth.refresh.mutate({ refreshToken: second.refreshToken });
+    expect((await t.client({ token: third.accessToken }).auth.me.query()).id).toBe(first.user.id);
+  });
+
+  it('reusing a rotated token revokes the whole family', async () => {
+    const first = await signUp(t);
+    const other = await signUp(t, first.openid); // another device of the same user
+    const second = await t.client().auth.refresh.mutate({ refreshToken: first.refreshToken });
+
+    // The stolen copy of the first token comes back.
+    const err = await expectReason(t.client().auth.refresh.mutate({ refreshToken: first.refreshToken }), 'REFRESH_TOKEN_REUSED', 401);
+    expect(err.message).toMatch(/revoked/);
+    // The legitimate holder's newer token and access token are dead too.
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: second.refreshToken }), 'REFRESH_TOKEN_INVALID', 401);
+    await expectReason(t.client({ token: second.accessToken }).auth.me.query(), 'SESSION_REVOKED', 401);
+    // The other device's session is untouched.
+    expect((await t.client({ token: other.accessToken }).auth.me.query()).id).toBe(first.user.id);
+    await t.client().auth.refresh.mutate({ refreshToken: other.refreshToken });
+  });
+
+  it('an unknown refresh token is refused and changes nothing', async () => {
+    const before = await t.backend.services.db.Session.countDocuments({ revokedAt: null });
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: 'wxr_' + 'A'.repeat(43) }), 'REFRESH_TOKEN_INVALID', 401);
+    expect(await t.backend.services.db.Session.countDocuments({ revokedAt: null })).toBe(before);
+  });
+
+  it('logout ends this session only; logoutAll ends every session', async () => {
+    const a = await signUp(t);
+    const b = await signUp(t, a.openid);
+    const c = await signUp(t, a.openid);
+    expect(await t.client({ token: a.accessToken }).auth.logout.mutate()).toEqual({ ok: true });
+    await expectReason(t.client({ token: a.accessToken }).auth.me.query(), 'SESSION_REVOKED', 401);
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: a.refreshToken }), 'REFRESH_TOKEN_INVALID', 401);
+    await t.client({ token: b.accessToken }).auth.me.query();
+
+    expect(await t.client({ token: b.accessToken }).auth.logoutAll.mutate()).toEqual({ revokedSessions: 2 });
+    for (const s of [b, c]) {
+      await expectReason(t.client({ token: s.accessToken }).auth.me.query(), 'SESSION_REVOKED', 401);
+      await expectReason(t.client().auth.refresh.mutate({ refreshToken: s.refreshToken }), 'REFRESH_TOKEN_INVALID', 401);
+    }
+  });
+
+  it('user.sessions lists the live sessions, marking the current one', async () => {
+    const a = await signUp(t);
+    const b = await signUp(t, a.openid);
+    const list = await t.client({ token: b.accessToken }).user.sessions.query();
+    expect(list).toHaveLength(2);
+    expect(list.filter((s) => s.current)).toHaveLength(1);
+    expect(list.find((s) => s.current)!.id).toBe((jwt.decode(b.accessToken) as { sid: string }).sid);
+    expect(list[0]).toMatchObject({ ip: '127.0.0.1', userAgent: expect.any(String) });
+    expect(list[0]!.createdAt).toBeInstanceOf(Date);
+    expect(JSON.stringify(list)).not.toMatch(/tokenHash|wxr_/);
+  });
+});
+
+describe('bans and deletions take effect', () => {
+  let t: TestBackend;
+  beforeAll(async () => {
+    t = await startTestBackend({ AUTH_REGISTRATION: 'auto', AUTH_CACHE_TTL_S: '1' });
+  });
+  afterAll(() => t.stop());
+
+  it('a ban made elsewhere: refresh fails at once, the access token within the cache bound', async () => {
+    const s = await signUp(t);
+    await t.client({ token: s.accessToken }).auth.me.query(); // cached as active
+    // Another instance (or an operator) bans the user straight in the database.
+    await t.backend.services.db.User.updateOne({ _id: s.user.id }, { $set: { status: 'banned' } });
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: s.refreshToken }), 'USER_BANNED', 403);
+    await new Promise((r) => setTimeout(r, 1100)); // AUTH_CACHE_TTL_S=1
+    await expectReason(t.client({ token: s.accessToken }).auth.me.query(), 'USER_BANNED', 403);
+    // And the refresh ended the user's sessions.
+    expect(await t.backend.services.db.Session.countDocuments({ userId: s.user.id, revokedAt: null })).toBe(0);
+  });
+
+  it('a deleted user: refresh fails at once, the access token within the bound', async () => {
+    const s = await signUp(t);
+    await t.client({ token: s.accessToken }).auth.me.query();
+    await t.backend.services.db.User.deleteOne({ _id: s.user.id });
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: s.refreshToken }), 'USER_NOT_FOUND', 401);
+    await new Promise((r) => setTimeout(r, 1100));
+    await expectReason(t.client({ token: s.accessToken }).auth.me.query(), 'USER_NOT_FOUND', 401);
+  });
+});
+
+describe('keys rotate without logging anyone out', () => {
+  it('a token signed with the old key still works after the new key signs', async () => {
+    const before = await startTestBackend({ AUTH_REGISTRATION: 'auto', JWT_KEYS: JSON.stringify([KEY_1]) });
+    const after = await startTestBackend({ JWT_KEYS: JSON.stringify([KEY_2, KEY_1]) }, { dbName: before.dbName });
+    const retired = await startTestBackend({ JWT_KEYS: JSON.stringify([KEY_2]) }, { dbName: before.dbName });
+    try {
+      const s = await signUp(before);
+      expect(jwt.decode(s.accessToken, { complete: true })!.header.kid).toBe('k1');
+      expect((await after.client({ token: s.accessToken }).auth.me.query()).id).toBe(s.user.id);
+
+      const refreshed = await after.client().auth.refresh.mutate({ refreshToken: s.refreshToken });
+      expect(jwt.decode(refreshed.accessToken, { complete: true })!.header.kid).toBe('k2');
+      expect((await after.client({ token: refreshed.accessToken }).auth.me.query()).id).toBe(s.user.id);
+
+      // Once k1 is dropped, its tokens are refused as of an unknown key.
+      const err = await expectReason(retired.client({ token: s.accessToken }).auth.me.query(), 'TOKEN_INVALID', 401);
+      expect(err.message).toMatch(/unknown key id/);
+    } finally {
+      await Promise.all([before.stop(), after.stop(), retired.stop()]);
+    }
+  });
+
+  it('with an ES256 key, another service verifies tokens with the published public key alone', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const t = await startTestBackend({ AUTH_REGISTRATION: 'auto', JWT_KEYS: JSON.stringify([{ kid: 'ec1', alg: 'ES256', privateKey: pem }]) });
+    try {
+      const s = await signUp(t);
+      const jwks = (await (await t.fetch('/.well-known/jwks.json')).json()) as { keys: (Record<string, unknown> & { kid: string })[] };
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]).not.toHaveProperty('d');
+      const publicKey = createPublicKey({ key: jwks.keys[0]! as never, format: 'jwk' });
+      const verified = jwt.verify(s.accessToken, publicKey, { algorithms: ['ES256'], audience: 'miniprogram', issuer: 'wx-login-backend' }) as { sub: string };
+      expect(verified.sub).toBe(s.user.id);
+      expect((await t.client({ token: s.accessToken }).auth.me.query()).id).toBe(s.user.id);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('rate limits', () => {
+  it('per client IP: TOO_MANY_REQUESTS with retry-after, then recovery', async () => {
+    const clock = movableClock();
+    const t = await startTestBackend({ AUTH_REGISTRATION: 'auto', RATE_LIMIT_IP_PER_MIN: '5' }, { now: clock.now });
+    try {
+      for (let i = 0; i < 5; i++) await signUp(t);
+      const err = await expectReason(signUp(t), 'RATE_LIMITED', 429);
+      expect(err.data.retryAfterS).toBeGreaterThan(0);
+      expect(err.data.retryAfterS).toBeLessThanOrEqual(60);
+      const raw = await t.fetch('/trpc/auth.login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"json":{"code":"x"}}' });
+      expect(raw.status).toBe(429);
+      expect(Number(raw.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Other procedures are not limited.
+      expect(await t.client().ping.query()).toBe('pong');
+
+      clock.advance(61_000);
+      await signUp(t);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('per openid: one user cannot hammer, another still gets in', async () => {
+    const t = await startTestBackend({ AUTH_REGISTRATION: 'auto', RATE_LIMIT_OPENID_PER_MIN: '3' });
+    try {
+      const openid = uniqueOpenId('hammer');
+      for (let i = 0; i < 3; i++) await signUp(t, openid);
+      await expectReason(signUp(t, openid), 'RATE_LIMITED', 429);
+      await signUp(t);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('expiry without TTL indexes', () => {
+  it('expired refresh tokens and registration tickets are refused by query and removed by the cleanup', async () => {
+    const clock = movableClock();
+    const t = await startTestBackend({ AUTH_REGISTRATION: 'explicit', REFRESH_TOKEN_TTL_S: '3600' }, { now: clock.now });
+    try {
+      const openid = uniqueOpenId('exp');
+      const notRegistered = await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(openid) }), 'USER_NOT_REGISTERED');
+      const reg = await t.client().auth.register.mutate({ code: t.wxLogin(openid) });
+      const db = t.backend.services.db;
+      expect(await db.RegistrationTicket.countDocuments()).toBe(1);
+
+      clock.advance(3601_000);
+      await expectReason(t.client().auth.refresh.mutate({ refreshToken: reg.refreshToken }), 'REFRESH_TOKEN_EXPIRED', 401);
+      await expectReason(
+        t.client().auth.register.mutate({ registrationTicket: notRegistered.data.registrationTicket! }),
+        'REGISTRATION_TICKET_INVALID',
+        401,
+      );
+
+      const deps = { db, now: clock.now };
+      expect(await deleteExpiredSessions(deps)).toBe(1);
+      expect(await deleteExpiredRegistrationTickets(deps)).toBe(1);
+      expect(await db.Session.countDocuments()).toBe(0);
+      expect(await db.RegistrationTicket.countDocuments()).toBe(0);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('rotation never extends a session past SESSION_MAX_AGE_S', async () => {
+    const clock = movableClock();
+    const t = await startTestBackend({ AUTH_REGISTRATION: 'auto', REFRESH_TOKEN_TTL_S: '3600', SESSION_MAX_AGE_S: '5400' }, { now: clock.now });
+    try {
+      const s = await signUp(t);
+      clock.advance(3000_000);
+      const r = await t.client().auth.refresh.mutate({ refreshToken: s.refreshToken });
+      // 5400 - 3000 = 2400 (less the milliseconds the calls took), not a fresh 3600.
+      expect(r.refreshExpiresIn).toBeGreaterThanOrEqual(2395);
+      expect(r.refreshExpiresIn).toBeLessThanOrEqual(2400);
+    } finally {
+      await t.stop();
+    }
+  });
+});
