@@ -48,7 +48,8 @@ export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniPro
         return token ? { authorization: `Bearer ${token}` } : {};
       },
     };
-    return opts.batch === false ? httpLink(linkOpts) : httpBatchLink(linkOpts);
+    // A batch of queries puts every input in the URL; split batches before a URL gets too long.
+    return opts.batch === false ? httpLink(linkOpts) : httpBatchLink({ ...linkOpts, maxURLLength: 4000 });
   };
 
   // The login flow talks to the server without the session link, so a failing login cannot loop.

@@ -34,6 +34,24 @@ export function createHttpServer(services: AppServices): HttpServer {
     // A batch names every procedure in the path (`/trpc/a,b,c`); Fastify's default of 100 characters
     // would turn a batch of more than a dozen calls into a 404.
     maxParamLength: 5000,
+    // Requests Fastify refuses before routing (a malformed URL, a path over maxParamLength) and
+    // that Node refuses before Fastify (headers over 16 KB) still get a JSON body with a reason.
+    frameworkErrors: (error, _req, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const body = { error: { reason: 'INVALID_INPUT', message: tooLong ? 'The request path is too long' : 'The request URL is malformed' } };
+      (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(tooLong ? 414 : 400).send(body);
+    },
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({
+        error: { reason: 'INVALID_INPUT', message: tooLarge ? 'The request URL or headers are too large' : 'The request is not valid HTTP' },
+      });
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   });
 
   app.register(fastifyTRPCPlugin, {

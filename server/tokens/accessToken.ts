@@ -56,7 +56,13 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
     },
 
     verify(token) {
-      const decoded = jwt.decode(token, { complete: true });
+      let decoded: jwt.Jwt | null;
+      try {
+        // Throws (SyntaxError) for a header with "typ":"JWT" and a payload that is not JSON.
+        decoded = jwt.decode(token, { complete: true });
+      } catch {
+        throw invalid('not a JWT');
+      }
       if (!decoded || typeof decoded.payload === 'string') throw invalid('not a JWT');
       const key = decoded.header.kid ? byKid.get(decoded.header.kid) : undefined;
       if (!key) throw invalid('unknown key id');

@@ -58,3 +58,10 @@ export function errorData(error: TRPCError): AppErrorData & { message?: string }
 }
 
 export const INTERNAL_MESSAGE = 'Internal server error';
+
+export const UNDECODABLE_MESSAGE = 'The request input could not be decoded';
+
+/** TypeError, RangeError, SyntaxError ...: their message describes our code, not the request. */
+export function isJavaScriptError(cause: unknown): boolean {
+  return cause instanceof TypeError || cause instanceof RangeError || cause instanceof SyntaxError || cause instanceof ReferenceError;
+}

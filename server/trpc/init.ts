@@ -2,7 +2,7 @@ import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { AppError } from '../errors';
 import type { Context } from './context';
-import { errorData, INTERNAL_MESSAGE, toTRPCError } from './errorShape';
+import { errorData, INTERNAL_MESSAGE, isJavaScriptError, toTRPCError, UNDECODABLE_MESSAGE } from './errorShape';
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
@@ -11,9 +11,11 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     const data = errorData(error);
     const internal = data.reason === 'INTERNAL';
+    // tRPC's own input decoding can fail with a JavaScript error whose text is an internal detail.
+    const undecodable = data.reason === 'INVALID_INPUT' && !data.issues && isJavaScriptError(error.cause);
     return {
       ...shape,
-      message: internal ? INTERNAL_MESSAGE : shape.message,
+      message: internal ? INTERNAL_MESSAGE : undecodable ? UNDECODABLE_MESSAGE : shape.message,
       data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, ...data },
     };
   },
