@@ -1,6 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
-import { AppError } from '../errors';
+import { authenticate } from '../services/authenticate';
 import type { Context } from './context';
 import { errorData, INTERNAL_MESSAGE, isJavaScriptError, toTRPCError, UNDECODABLE_MESSAGE } from './errorShape';
 
@@ -58,11 +58,6 @@ export const rateLimitedProcedure = publicProcedure.use(async ({ ctx, next }) =>
  * narrows ctx.user and adds ctx.claims.
  */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const header = ctx.authorization;
-  if (!header) throw new AppError('TOKEN_MISSING', 'Send Authorization: Bearer <accessToken>');
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new AppError('TOKEN_INVALID', 'The Authorization header must be Bearer <accessToken>');
-  const claims = ctx.services.tokens.verify(match[1]!);
-  const user = await ctx.services.auth.principals.resolve(claims);
+  const { user, claims } = await authenticate(ctx.services, ctx.authorization);
   return next({ ctx: { ...ctx, user, claims } });
 });
