@@ -6,6 +6,7 @@ import { MemoryRateLimitStore, type RateLimitStore } from './rateLimit/store';
 import { createSecretBox } from './secrets/secretBox';
 import { createPrincipalCache } from './services/principals';
 import type { SessionDeps } from './services/sessions';
+import { createWeChatApps } from './services/wechatApps';
 import type { AuthDeps } from './services/auth';
 import { createAccessTokens, type AccessTokens } from './tokens/accessToken';
 
@@ -30,7 +31,8 @@ export interface AppServices {
 
 export function createAppServices(opts: {
   config: Config;
-  wechatApp: WeChatApp;
+  /** The configured mini programs, or the simulator's; the first is the default. */
+  wechatApps: WeChatApp[];
   db: Database;
   logger: Logger;
   now?: () => Date;
@@ -59,7 +61,7 @@ export function createAppServices(opts: {
       box,
       tokens,
       wechat: {
-        app: opts.wechatApp,
+        apps: createWeChatApps(opts.wechatApps),
         http: { timeoutMs: config.wechat.timeoutMs, retries: config.wechat.retries },
         watermarkMaxAgeS: config.wechat.watermarkMaxAgeS,
       },

@@ -16,17 +16,20 @@ export interface BackendOptions {
   mongodbUri?: string;
   dbName?: string;
   now?: () => Date;
+  /** How many mini programs the built-in simulator serves when none is configured (default 1). */
+  simulatorApps?: number;
 }
 
 export interface RunningBackend {
   /** Base URL of the HTTP server; tRPC is at `${url}/trpc`. */
   url: string;
   services: AppServices;
-  /** Present when no WECHAT_APP_ID was configured. */
+  /** Present when no WeChat app was configured. */
   simulator: WeChatSimulator | undefined;
   /** Present when no MONGODB_URI was configured. */
   embeddedDatabase: EmbeddedDatabase | undefined;
-  wechatApp: WeChatApp;
+  /** The first is the default app. */
+  wechatApps: WeChatApp[];
   stop(): Promise<void>;
 }
 
@@ -48,16 +51,19 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
 
   try {
     let simulator: WeChatSimulator | undefined;
-    let wechatApp: WeChatApp;
-    if (config.wechat.appId && config.wechat.appSecret) {
-      wechatApp = { appId: config.wechat.appId, appSecret: config.wechat.appSecret, apiBaseUrl: config.wechat.apiBaseUrl };
+    let wechatApps: WeChatApp[];
+    if (config.wechat.apps.length > 0) {
+      wechatApps = config.wechat.apps.map((a) => ({ ...a, apiBaseUrl: config.wechat.apiBaseUrl }));
     } else {
-      const app = { appId: 'wx' + randomBytes(8).toString('hex'), appSecret: randomBytes(16).toString('hex') };
-      simulator = createWeChatSimulator({ apps: [app] });
+      const apps = Array.from({ length: opts.simulatorApps ?? 1 }, () => ({
+        appId: 'wx' + randomBytes(8).toString('hex'),
+        appSecret: randomBytes(16).toString('hex'),
+      }));
+      simulator = createWeChatSimulator({ apps });
       const url = await simulator.start();
       stack.push(() => simulator!.stop());
-      wechatApp = { ...app, apiBaseUrl: url };
-      logger.warn({ simulatorUrl: url, appId: app.appId }, 'WECHAT_APP_ID is unset: using the built-in WeChat simulator (development only)');
+      wechatApps = apps.map((a) => ({ ...a, apiBaseUrl: url }));
+      logger.warn({ simulatorUrl: url, appIds: apps.map((a) => a.appId) }, 'No WeChat app configured: using the built-in WeChat simulator (development only)');
     }
 
     let embeddedDatabase: EmbeddedDatabase | undefined;
@@ -74,7 +80,7 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
 
     if (config.jwt.ephemeral) logger.warn('JWT_SECRET and JWT_KEYS are unset: using an ephemeral key, so tokens die with this process');
 
-    const services = createAppServices({ config, wechatApp, db, logger, now: opts.now });
+    const services = createAppServices({ config, wechatApps, db, logger, now: opts.now });
     // No TTL indexes in the embedded database: expired rows are refused by query and removed here.
     const cleanup = setInterval(() => {
       const deps = { db, now: opts.now ?? (() => new Date()) };
@@ -90,7 +96,7 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     stack.push(() => http.stop());
     logger.info({ url, trpc: `${url}/trpc`, health: `${url}/healthz` }, 'listening');
 
-    return { url, services, simulator, embeddedDatabase, wechatApp, stop: stopAll };
+    return { url, services, simulator, embeddedDatabase, wechatApps, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

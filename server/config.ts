@@ -31,6 +31,32 @@ const envSchema = z
     DEVDB_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data/devdb')),
     WECHAT_APP_ID: optionalString,
     WECHAT_APP_SECRET: optionalString,
+    /** Several mini programs on one backend: a JSON array of {appId, appSecret}; the first is the default. */
+    WECHAT_APPS: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .transform((text, ctx) => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {appId, appSecret}' });
+            return z.NEVER;
+          }
+        })
+        .pipe(
+          z
+            .array(z.object({ appId: z.string().regex(/^\w{4,64}$/, 'appId must be 4-64 letters or digits'), appSecret: z.string().min(1) }))
+            .min(1)
+            .refine((apps) => new Set(apps.map((a) => a.appId)).size === apps.length, 'lists an appId twice'),
+        )
+        .optional(),
+    ),
+    /** stable_token (default: no invalidation race between instances) or the plain cgi-bin/token. */
+    WECHAT_TOKEN_MODE: z.preprocess(emptyAsUndefined, z.enum(['stable', 'plain']).default('stable')),
+    /** Base of public URLs this server hands out (avatars); unset: taken from each request's Host. */
+    PUBLIC_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+    AVATAR_MAX_BYTES: integer(1024, 10_485_760, 1_048_576),
     WECHAT_API_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://api.weixin.qq.com')),
     WECHAT_TIMEOUT_MS: integer(100, 60_000, 5000),
     /** Extra attempts after the first on errcode -1 and network failures. */
@@ -93,7 +119,10 @@ const envSchema = z
     if (env.WECHAT_APP_ID && !env.WECHAT_APP_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_SECRET'], message: 'is required when WECHAT_APP_ID is set' });
     }
-    if (env.NODE_ENV === 'production' && !env.WECHAT_APP_ID) {
+    if (env.WECHAT_APP_ID && env.WECHAT_APPS) {
+      ctx.addIssue({ code: 'custom', path: ['WECHAT_APPS'], message: 'and WECHAT_APP_ID are exclusive: list every app in WECHAT_APPS' });
+    }
+    if (env.NODE_ENV === 'production' && !env.WECHAT_APP_ID && !env.WECHAT_APPS) {
       ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_ID'], message: 'is required when NODE_ENV=production (the simulator is for development)' });
     }
   });
@@ -108,9 +137,9 @@ export interface Config {
   mongodbUri: string | undefined;
   devdbDir: string;
   wechat: {
-    /** Unset: start the built-in WeChat simulator (development and tests only). */
-    appId: string | undefined;
-    appSecret: string | undefined;
+    /** Empty: start the built-in WeChat simulator (development and tests only). First = default. */
+    apps: { appId: string; appSecret: string }[];
+    tokenMode: 'stable' | 'plain';
     apiBaseUrl: string;
     timeoutMs: number;
     retries: number;
@@ -132,6 +161,9 @@ export interface Config {
     authCacheTtlS: number;
   };
   rateLimit: { ipPerMinute: number; openIdPerMinute: number };
+  /** Unset: derived from each request. */
+  publicBaseUrl: string | undefined;
+  avatarMaxBytes: number;
   /** Encrypts stored session_keys (AES-256-GCM). */
   dataEncryptionKey: Buffer;
   registration: 'explicit' | 'auto';
@@ -161,8 +193,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     mongodbUri: env.MONGODB_URI,
     devdbDir: env.DEVDB_DIR,
     wechat: {
-      appId: env.WECHAT_APP_ID,
-      appSecret: env.WECHAT_APP_SECRET,
+      apps: env.WECHAT_APPS ?? (env.WECHAT_APP_ID && env.WECHAT_APP_SECRET ? [{ appId: env.WECHAT_APP_ID, appSecret: env.WECHAT_APP_SECRET }] : []),
+      tokenMode: env.WECHAT_TOKEN_MODE,
       apiBaseUrl: env.WECHAT_API_BASE_URL.replace(/\/+$/, ''),
       timeoutMs: env.WECHAT_TIMEOUT_MS,
       retries: env.WECHAT_RETRIES,
@@ -181,6 +213,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       authCacheTtlS: env.AUTH_CACHE_TTL_S,
     },
     rateLimit: { ipPerMinute: env.RATE_LIMIT_IP_PER_MIN, openIdPerMinute: env.RATE_LIMIT_OPENID_PER_MIN },
+    publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+    avatarMaxBytes: env.AVATAR_MAX_BYTES,
     dataEncryptionKey: resolveDataKey(env),
     registration: env.AUTH_REGISTRATION,
     registrationTicketTtlS: env.REGISTRATION_TICKET_TTL_S,

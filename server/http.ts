@@ -2,9 +2,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { TRPCError, getTRPCErrorShape, transformTRPCResponse, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import type { AppServices } from './appServices';
+import { registerAvatarRoutes } from './avatars/routes';
 import { AppError } from './errors';
 import { appRouter } from './root';
 import { createContext } from './trpc/context';
+import { appIdOfRequest } from './services/wechatApps';
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -62,6 +64,7 @@ export function createHttpServer(services: AppServices): HttpServer {
         createContext({
           services,
           authorization: req.headers.authorization,
+          appId: appIdOfRequest(req.headers as { 'x-wx-appid'?: string; referer?: string }),
           clientIp: req.ip,
           userAgent: req.headers['user-agent'],
         }),
@@ -80,6 +83,9 @@ export function createHttpServer(services: AppServices): HttpServer {
     const up = await services.db.ping();
     return reply.code(up ? 200 : 503).send({ status: up ? 'ok' : 'unavailable', database: up ? 'up' : 'down' });
   });
+
+  // POST /avatar (wx.uploadFile) and GET /avatars/:id, with multipart parsing in their own scope.
+  registerAvatarRoutes(app, services);
 
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: { reason: 'NOT_FOUND', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });

@@ -25,7 +25,7 @@ async function main() {
   writeFileSync(RUNTIME_FILE, JSON.stringify({ url: backend.url, simulatorUrl: backend.simulator?.url ?? null }, null, 2));
   process.stderr.write(
     `\nwx-login-backend is up\n  tRPC:     ${backend.url}/trpc\n  health:   ${backend.url}/healthz\n` +
-      `  WeChat:   ${backend.simulator ? `built-in simulator at ${backend.simulator.url}` : backend.wechatApp.apiBaseUrl}\n` +
+      `  WeChat:   ${backend.simulator ? `built-in simulator at ${backend.simulator.url}` : `${backend.wechatApps.map((a) => a.appId).join(', ')} at ${backend.wechatApps[0]!.apiBaseUrl}`}\n` +
       `  database: ${backend.embeddedDatabase ? backend.embeddedDatabase.description : 'MONGODB_URI'}\n` +
       `Try it: npm run demo    Stop: Ctrl-C\n\n`,
   );

@@ -6,6 +6,7 @@ export const ERROR_REASONS = {
   // Input
   INVALID_INPUT: 'BAD_REQUEST',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_IMAGE: 'UNSUPPORTED_MEDIA_TYPE', // an upload whose bytes are not PNG, JPEG, GIF or WebP
 
   // The wx.login code and WeChat's answer to it
   WECHAT_CODE_INVALID: 'BAD_REQUEST', // 40029: wrong, expired or from another appid; call wx.login again
@@ -15,6 +16,7 @@ export const ERROR_REASONS = {
   WECHAT_UNAVAILABLE: 'SERVICE_UNAVAILABLE', // -1 after retries, timeouts, 5xx, garbage
   WECHAT_MISCONFIGURED: 'INTERNAL_SERVER_ERROR', // 40013 / 40125: our appid or secret, never the user's fault
   WECHAT_ERROR: 'BAD_GATEWAY', // any other errcode
+  WECHAT_APP_UNKNOWN: 'BAD_REQUEST', // the request names no mini program this backend serves
 
   // Encrypted user data and rawData signature
   ENCRYPTED_DATA_INVALID: 'BAD_REQUEST', // does not decrypt with this session_key (often a stale key)
@@ -22,10 +24,12 @@ export const ERROR_REASONS = {
   WATERMARK_EXPIRED: 'BAD_REQUEST',
   SIGNATURE_INVALID: 'BAD_REQUEST',
   ENCRYPTED_DATA_INCOMPLETE: 'BAD_REQUEST', // encryptedData without iv, rawData without signature ...
+  SESSION_KEY_STALE: 'BAD_REQUEST', // WeChat says our stored session_key is no longer valid: wx.login, then resend
 
   // Accounts
   USER_NOT_REGISTERED: 'UNAUTHORIZED',
   USER_EXISTS: 'CONFLICT',
+  PHONE_ALREADY_BOUND: 'CONFLICT', // the number belongs to another user
   USER_BANNED: 'FORBIDDEN',
   USER_NOT_FOUND: 'UNAUTHORIZED',
   REGISTRATION_TICKET_INVALID: 'UNAUTHORIZED', // unknown, used, expired or tampered ticket

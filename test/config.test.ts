@@ -63,8 +63,7 @@ describe('loadConfig defaults', () => {
     expect(config.port).toBe(8080);
     expect(config.registration).toBe('auto');
     expect(config.mongodbUri).toBe('mongodb+srv://cluster.example.com/app');
-    expect(config.wechat.appId).toBe('wx1234567890abcdef');
-    expect(config.wechat.appSecret).toBe('app-secret');
+    expect(config.wechat.apps).toEqual([{ appId: 'wx1234567890abcdef', appSecret: 'app-secret' }]);
     expect(config.wechat.apiBaseUrl).toBe('http://127.0.0.1:4010');
     expect(config.wechat.watermarkMaxAgeS).toBe(600);
   });

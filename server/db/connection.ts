@@ -2,12 +2,16 @@ import mongoose, { type Connection } from 'mongoose';
 import { userModel, type UserModel } from './models/user';
 import { registrationTicketModel, type RegistrationTicketModel } from './models/registrationTicket';
 import { sessionModel, type SessionModel } from './models/session';
+import { identityModel, type IdentityModel } from './models/identity';
+import { phoneBindingModel, type PhoneBindingModel } from './models/phoneBinding';
 
 export interface Database {
   connection: Connection;
   User: UserModel;
   RegistrationTicket: RegistrationTicketModel;
   Session: SessionModel;
+  Identity: IdentityModel;
+  PhoneBinding: PhoneBindingModel;
   /** True when the database answers a ping within a second. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -30,13 +34,17 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
   const User = userModel(connection);
   const RegistrationTicket = registrationTicketModel(connection);
   const Session = sessionModel(connection);
-  await Promise.all([User.init(), RegistrationTicket.init(), Session.init()]);
+  const Identity = identityModel(connection);
+  const PhoneBinding = phoneBindingModel(connection);
+  await Promise.all([User.init(), RegistrationTicket.init(), Session.init(), Identity.init(), PhoneBinding.init()]);
 
   return {
     connection,
     User,
     RegistrationTicket,
     Session,
+    Identity,
+    PhoneBinding,
     async ping() {
       try {
         const db = connection.db;

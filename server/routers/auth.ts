@@ -20,12 +20,12 @@ export const authRouter = router({
   login: rateLimitedProcedure
     .input(loginInput)
     .output(loginOutput)
-    .mutation(({ ctx, input }) => login(ctx.services.auth, input, client(ctx))),
+    .mutation(({ ctx, input }) => login(ctx.services.auth, input, ctx.appId, client(ctx))),
 
   register: rateLimitedProcedure
     .input(registerInput)
     .output(registerOutput)
-    .mutation(({ ctx, input }) => register(ctx.services.auth, input, client(ctx))),
+    .mutation(({ ctx, input }) => register(ctx.services.auth, input, ctx.appId, client(ctx))),
 
   refresh: rateLimitedProcedure
     .input(refreshInput)
@@ -36,5 +36,5 @@ export const authRouter = router({
 
   logoutAll: protectedProcedure.output(logoutAllOutput).mutation(({ ctx }) => logoutAll(ctx.services.auth, ctx.claims.userId)),
 
-  me: protectedProcedure.output(userOutput).query(({ ctx }) => toUserOutput(ctx.user)),
+  me: protectedProcedure.output(userOutput).query(({ ctx }) => toUserOutput(ctx.user, ctx.openId)),
 });

@@ -1,27 +1,25 @@
 import type { LoginInput, LoginOutput, RefreshOutput, RegisterInput, RegisterOutput } from '../../shared';
 import type { Database } from '../db/connection';
+import { identityId } from '../db/models/identity';
 import { AppError, isDuplicateKey } from '../errors';
 import type { RateLimiter } from '../rateLimit/limiter';
 import type { SecretBox } from '../secrets/secretBox';
 import type { AccessTokens } from '../tokens/accessToken';
-import { code2Session, type WeChatAppCredentials, type WeChatSession } from '../wechat/code2Session';
+import { code2Session } from '../wechat/code2Session';
 import type { WeChatHttpOptions } from '../wechat/requestJson';
 import { verifiedProfile, type UserDataInput, type WeChatProfile } from '../wechat/userData';
-import {
-  claimRegistrationTicket,
-  issueRegistrationTicket,
-  peekRegistrationTicket,
-  type TicketDeps,
-} from './registrationTickets';
+import { recordIdentity } from './identities';
 import type { PrincipalCache } from './principals';
+import { claimRegistrationTicket, issueRegistrationTicket, peekRegistrationTicket, type TicketDeps } from './registrationTickets';
 import { endAllSessions, endSession, rotateRefreshToken, startSession, type ClientInfo, type SessionDeps } from './sessions';
 import { profileUpdate, toUserOutput, type StoredUser } from './users';
+import type { AppSession, WeChatApps } from './wechatApps';
 
 export interface AuthDeps {
   db: Database;
   box: SecretBox;
   tokens: AccessTokens;
-  wechat: { app: WeChatAppCredentials; http: WeChatHttpOptions; watermarkMaxAgeS: number };
+  wechat: { apps: WeChatApps; http: WeChatHttpOptions; watermarkMaxAgeS: number };
   registration: 'explicit' | 'auto';
   tickets: TicketDeps;
   sessions: SessionDeps;
@@ -30,127 +28,123 @@ export interface AuthDeps {
   now: () => Date;
 }
 
-/** A new session for this user: the access token names it, the refresh token continues it. */
-async function signIn(deps: AuthDeps, user: StoredUser, client: ClientInfo) {
-  const session = await startSession(deps.sessions, user._id, client);
-  deps.principals.invalidateUser(String(user._id)); // the profile or status just changed here
-  return {
-    ...deps.tokens.issue({ userId: String(user._id), sessionId: session.sessionId }),
-    refreshToken: session.refreshToken,
-    refreshExpiresIn: session.refreshExpiresIn,
-  };
+const banned = () => new AppError('USER_BANNED', 'This account is banned');
+
+/** wx.login code → openid and session_key, for the app the request names. */
+async function exchangeCode(deps: AuthDeps, appId: string | undefined, code: string): Promise<AppSession> {
+  const app = deps.wechat.apps.resolve(appId);
+  const session = await code2Session(app, code, deps.wechat.http);
+  await deps.limiter.check('openid', session.openId);
+  return { ...session, appId: app.appId };
 }
 
-function verifyUserData(deps: AuthDeps, input: UserDataInput, session: WeChatSession): WeChatProfile | null {
+function verifyUserData(deps: AuthDeps, input: UserDataInput, session: AppSession): WeChatProfile | null {
   return verifiedProfile(input, session.sessionKey, session.openId, {
-    appId: deps.wechat.app.appId,
+    appId: session.appId,
     maxAgeS: deps.wechat.watermarkMaxAgeS,
     nowS: Math.floor(deps.now().getTime() / 1000),
   });
 }
 
-/** What every login and registration records: the time and the (sealed) fresh session_key. */
-function loginFields(deps: AuthDeps, session: WeChatSession) {
-  const now = deps.now();
+/** A new session for this user in this app: the access token names it, the refresh token continues it. */
+async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, client: ClientInfo) {
+  await recordIdentity(deps, session, user._id);
+  const started = await startSession(deps.sessions, user._id, session.appId, client);
+  deps.principals.invalidateUser(String(user._id)); // the profile or status just changed here
   return {
-    lastLoginAt: now,
-    sessionKeyEnc: deps.box.seal(session.sessionKey),
-    sessionKeyUpdatedAt: now,
-    ...(session.unionId ? { unionId: session.unionId } : {}),
+    ...deps.tokens.issue({ userId: String(user._id), sessionId: started.sessionId, appId: session.appId }),
+    refreshToken: started.refreshToken,
+    refreshExpiresIn: started.refreshExpiresIn,
+    user: toUserOutput(user, session.openId),
   };
+}
+
+/** Updates an active user; null when the user is banned or gone. */
+function updateActiveUser(deps: AuthDeps, userId: unknown, $set: object) {
+  return deps.db.User.findOneAndUpdate({ _id: userId, status: 'active' }, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
+}
+
+/**
+ * The user this WeChat session belongs to, if any: by its identity in this app, else (first
+ * visit to this app) by unionId, which links the apps of one Open Platform account.
+ */
+async function findUserId(deps: AuthDeps, session: AppSession): Promise<unknown> {
+  const identity = await deps.db.Identity.findById(identityId(session.appId, session.openId), { userId: 1 }).lean();
+  if (identity) return identity.userId;
+  if (session.unionId) {
+    const linked = await deps.db.User.findOne({ unionId: session.unionId }, { _id: 1 }).lean();
+    if (linked) return linked._id;
+  }
+  return null;
 }
 
 /**
  * auth.login: the code alone is enough; signed or encrypted profile data, when sent, is verified
  * against this code's session_key and refreshes the profile.
  */
-export async function login(deps: AuthDeps, input: LoginInput, client: ClientInfo): Promise<LoginOutput> {
-  const session = await code2Session(deps.wechat.app, input.code, deps.wechat.http);
-  await deps.limiter.check('openid', session.openId);
+export async function login(deps: AuthDeps, input: LoginInput, appId: string | undefined, client: ClientInfo): Promise<LoginOutput> {
+  const session = await exchangeCode(deps, appId, input.code);
   const profile = verifyUserData(deps, input, session);
-  const $set = { ...profileUpdate(profile, undefined), ...loginFields(deps, session) };
+  const $set = { ...profileUpdate(profile, undefined), lastLoginAt: deps.now(), ...(session.unionId ? { unionId: session.unionId } : {}) };
 
-  // Returning active user: one round trip.
-  const returning = await updateActiveUser(deps, session.openId, $set);
-  if (returning) return { ...(await signIn(deps, returning, client)), user: toUserOutput(returning), isNewUser: false };
+  const userId = await findUserId(deps, session);
+  if (userId) {
+    const user = await updateActiveUser(deps, userId, $set);
+    if (user) return { ...(await signIn(deps, user, session, client)), isNewUser: false };
+    if (await deps.db.User.exists({ _id: userId })) throw banned();
+    // An identity whose user was deleted: the person starts over.
+    await deps.db.Identity.deleteOne({ _id: identityId(session.appId, session.openId) });
+  }
 
-  const existing = await deps.db.User.findOne({ openId: session.openId }, { status: 1 }).lean();
-  if (existing?.status === 'banned') throw banned();
-
-  if (!existing && deps.registration === 'explicit') {
+  if (deps.registration === 'explicit') {
     const registrationTicket = await issueRegistrationTicket(deps.tickets, session);
     throw new AppError('USER_NOT_REGISTERED', 'No account for this WeChat user yet; register with the registration ticket', {
       registrationTicket,
     });
   }
-
-  if (existing) {
-    // Another request created the user between our update and our look: update it now.
-    const raced = await updateActiveUser(deps, session.openId, $set);
-    if (!raced) throw banned();
-    return { ...(await signIn(deps, raced, client)), user: toUserOutput(raced), isNewUser: false };
-  }
-
-  const { user, created } = await upsertUser(deps, session.openId, $set);
-  if (user.status === 'banned') throw banned();
-  return { ...(await signIn(deps, user, client)), user: toUserOutput(user), isNewUser: created };
-}
-
-const banned = () => new AppError('USER_BANNED', 'This account is banned');
-
-function updateActiveUser(deps: AuthDeps, openId: string, $set: object) {
-  return deps.db.User.findOneAndUpdate({ openId, status: 'active' }, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
+  const { user, created } = await createUser(deps, session, $set);
+  if (!created && user.status === 'banned') throw banned();
+  return { ...(await signIn(deps, user, session, client)), isNewUser: created };
 }
 
 /**
- * Auto registration: an upsert on the unique openId, so simultaneous first logins of one user
- * create exactly one document. A duplicate key error means another request inserted it between
- * our match and our insert; the retry then matches it.
+ * Creates the user of a first login. The unique openId index settles simultaneous first logins:
+ * one insert wins; the others find the winner's user.
  */
-async function upsertUser(deps: AuthDeps, openId: string, $set: object): Promise<{ user: StoredUser; created: boolean }> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const result = await deps.db.User.findOneAndUpdate(
-        { openId },
-        { $set, $setOnInsert: { openId, status: 'active' } },
-        { upsert: true, returnDocument: 'after', includeResultMetadata: true, lean: true },
-      );
-      return { user: result.value as unknown as StoredUser, created: !result.lastErrorObject?.updatedExisting };
-    } catch (err) {
-      if (!isDuplicateKey(err) || attempt >= 2) throw err;
-    }
+async function createUser(deps: AuthDeps, session: AppSession, fields: object): Promise<{ user: StoredUser; created: boolean }> {
+  try {
+    const doc = await deps.db.User.create({ openId: session.openId, registeredAppId: session.appId, status: 'active', ...fields });
+    return { user: doc.toObject() as StoredUser, created: true };
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    const existing = await deps.db.User.findOneAndUpdate({ openId: session.openId }, { $set: fields }, { returnDocument: 'after' }).lean<StoredUser>();
+    if (!existing) throw err;
+    return { user: existing, created: false };
   }
 }
 
 /** auth.register: with a fresh code, or with the ticket a USER_NOT_REGISTERED login handed out. */
-export async function register(deps: AuthDeps, input: RegisterInput, client: ClientInfo): Promise<RegisterOutput> {
+export async function register(deps: AuthDeps, input: RegisterInput, appId: string | undefined, client: ClientInfo): Promise<RegisterOutput> {
   const session = input.registrationTicket
     ? await peekRegistrationTicket(deps.tickets, input.registrationTicket)
-    : await code2Session(deps.wechat.app, input.code!, deps.wechat.http);
-  await deps.limiter.check('openid', session.openId);
+    : await exchangeCode(deps, appId, input.code!);
   const profile = verifyUserData(deps, input, session);
+  if (await findUserId(deps, session)) throw userExists();
   if (input.registrationTicket) await claimRegistrationTicket(deps.tickets, input.registrationTicket);
 
+  const fields = { ...profileUpdate(profile, input.profile), lastLoginAt: deps.now(), ...(session.unionId ? { unionId: session.unionId } : {}) };
   let created: StoredUser;
   try {
-    const doc = await deps.db.User.create({
-      openId: session.openId,
-      status: 'active',
-      ...profileUpdate(profile, input.profile),
-      ...loginFields(deps, session),
-    });
+    const doc = await deps.db.User.create({ openId: session.openId, registeredAppId: session.appId, status: 'active', ...fields });
     created = doc.toObject() as StoredUser;
   } catch (err) {
-    if (isDuplicateKey(err)) throw new AppError('USER_EXISTS', 'This WeChat user is already registered; log in instead');
+    if (isDuplicateKey(err)) throw userExists();
     throw err;
   }
-  return {
-    userId: String(created._id),
-    createdAt: created.createdAt,
-    ...(await signIn(deps, created, client)),
-    user: toUserOutput(created),
-  };
+  return { userId: String(created._id), createdAt: created.createdAt, ...(await signIn(deps, created, session, client)) };
 }
+
+const userExists = () => new AppError('USER_EXISTS', 'This WeChat user is already registered; log in instead');
 
 /**
  * auth.refresh: rotates the refresh token and issues a new access token for the same session.
@@ -162,10 +156,10 @@ export async function refresh(deps: AuthDeps, refreshToken: string, client: Clie
   if (!user || user.status === 'banned') {
     await endAllSessions(deps.sessions, next.userId, 'user_banned');
     deps.principals.invalidateUser(next.userId);
-    throw user ? new AppError('USER_BANNED', 'This account is banned') : new AppError('USER_NOT_FOUND', 'This account no longer exists');
+    throw user ? banned() : new AppError('USER_NOT_FOUND', 'This account no longer exists');
   }
   return {
-    ...deps.tokens.issue({ userId: next.userId, sessionId: next.sessionId }),
+    ...deps.tokens.issue({ userId: next.userId, sessionId: next.sessionId, appId: next.appId }),
     refreshToken: next.refreshToken,
     refreshExpiresIn: next.refreshExpiresIn,
   };

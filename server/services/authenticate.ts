@@ -11,11 +11,11 @@ import type { StoredUser } from './users';
 export async function authenticate(
   services: Pick<AppServices, 'tokens' | 'auth'>,
   authorization: string | undefined,
-): Promise<{ user: StoredUser; claims: AccessTokenClaims }> {
+): Promise<{ user: StoredUser; openId: string; claims: AccessTokenClaims }> {
   if (!authorization) throw new AppError('TOKEN_MISSING', 'Send Authorization: Bearer <accessToken>');
   const match = /^Bearer\s+(\S+)$/i.exec(authorization);
   if (!match) throw new AppError('TOKEN_INVALID', 'The Authorization header must be Bearer <accessToken>');
   const claims = services.tokens.verify(match[1]!);
-  const user = await services.auth.principals.resolve(claims);
-  return { user, claims };
+  const { user, openId } = await services.auth.principals.resolve(claims);
+  return { user, openId, claims };
 }

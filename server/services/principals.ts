@@ -10,14 +10,21 @@ import type { StoredUser } from './users';
  * the stated bound on how long a ban, a deletion or a logout done elsewhere takes to reach an
  * access token already issued. Changes made through this process invalidate at once.
  */
+export interface Principal {
+  user: StoredUser;
+  /** The user's openid in the token's app. */
+  openId: string;
+}
+
 export interface PrincipalCache {
-  resolve(claims: AccessTokenClaims): Promise<StoredUser>;
+  resolve(claims: AccessTokenClaims): Promise<Principal>;
   invalidateUser(userId: string): void;
   invalidateSession(sessionId: string): void;
 }
 
 interface Entry {
   user: StoredUser | null;
+  openId: string | null;
   sessionLive: boolean;
   at: number;
 }
@@ -29,11 +36,12 @@ export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps
   const keyOf = (c: AccessTokenClaims) => `${c.userId}:${c.sessionId}`;
 
   async function load(claims: AccessTokenClaims): Promise<Entry> {
-    const [user, sessionLive] = await Promise.all([
+    const [user, identity, sessionLive] = await Promise.all([
       deps.db.User.findById(claims.userId).lean<StoredUser>(),
+      deps.db.Identity.findOne({ userId: claims.userId, appId: claims.appId }, { openId: 1 }).lean(),
       isSessionLive(deps.sessions, claims.sessionId),
     ]);
-    return { user, sessionLive, at: deps.now().getTime() };
+    return { user, openId: identity?.openId ?? null, sessionLive, at: deps.now().getTime() };
   }
 
   return {
@@ -51,7 +59,7 @@ export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps
       if (!entry.user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
       if (entry.user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
       if (!entry.sessionLive) throw new AppError('SESSION_REVOKED', 'This session has ended; log in again');
-      return entry.user;
+      return { user: entry.user, openId: entry.openId ?? entry.user.openId };
     },
     invalidateUser(userId) {
       for (const key of entries.keys()) if (key.startsWith(`${userId}:`)) entries.delete(key);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '../db/connection';
 import { AppError } from '../errors';
 import type { SecretBox } from '../secrets/secretBox';
-import type { WeChatSession } from '../wechat/code2Session';
+import type { AppSession } from './wechatApps';
 
 /**
  * Registration tickets: opaque random strings handed out with USER_NOT_REGISTERED. The database
@@ -17,10 +17,11 @@ export interface TicketDeps {
 
 const hash = (ticket: string) => createHash('sha256').update(ticket).digest('hex');
 
-export async function issueRegistrationTicket(deps: TicketDeps, session: WeChatSession): Promise<string> {
+export async function issueRegistrationTicket(deps: TicketDeps, session: AppSession): Promise<string> {
   const ticket = `rt_${randomBytes(32).toString('base64url')}`;
   await deps.db.RegistrationTicket.create({
     tokenHash: hash(ticket),
+    appId: session.appId,
     openId: session.openId,
     unionId: session.unionId,
     sessionKeyEnc: deps.box.seal(session.sessionKey),
@@ -36,7 +37,7 @@ const ticketInvalid = () =>
  * Reads a live ticket without using it up, so that a registration that fails validation can be
  * retried with the same ticket. `claimRegistrationTicket` then uses it up, once.
  */
-export async function peekRegistrationTicket(deps: TicketDeps, ticket: string): Promise<WeChatSession> {
+export async function peekRegistrationTicket(deps: TicketDeps, ticket: string): Promise<AppSession> {
   const doc = await deps.db.RegistrationTicket.findOne({ tokenHash: hash(ticket), expiresAt: { $gt: deps.now() } }).lean();
   if (!doc) throw ticketInvalid();
   let sessionKey: string;
@@ -46,7 +47,7 @@ export async function peekRegistrationTicket(deps: TicketDeps, ticket: string): 
     // Sealed under another data key (the key changed since): the ticket is useless.
     throw ticketInvalid();
   }
-  return { openId: doc.openId, unionId: doc.unionId ?? null, sessionKey };
+  return { appId: doc.appId, openId: doc.openId, unionId: doc.unionId ?? null, sessionKey };
 }
 
 /** Uses the ticket up; throws when another request used it first. */

@@ -26,6 +26,7 @@ export interface ClientInfo {
 
 export interface IssuedRefreshToken {
   sessionId: string;
+  appId: string;
   refreshToken: string;
   refreshExpiresIn: number;
 }
@@ -36,7 +37,7 @@ const clip = (value: string | undefined, max: number) => (value ? value.slice(0,
 
 async function insertToken(
   deps: SessionDeps,
-  fields: { userId: Types.ObjectId | string; familyId: string; familyCreatedAt: Date; client: ClientInfo },
+  fields: { userId: Types.ObjectId | string; appId: string; familyId: string; familyCreatedAt: Date; client: ClientInfo },
 ): Promise<IssuedRefreshToken> {
   const now = deps.now();
   const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, fields.familyCreatedAt.getTime() + deps.maxAgeS * 1000));
@@ -45,6 +46,7 @@ async function insertToken(
     tokenHash: hashToken(refreshToken),
     familyId: fields.familyId,
     userId: fields.userId,
+    appId: fields.appId,
     familyCreatedAt: fields.familyCreatedAt,
     lastUsedAt: now,
     expiresAt,
@@ -53,14 +55,15 @@ async function insertToken(
   });
   return {
     sessionId: fields.familyId,
+    appId: fields.appId,
     refreshToken,
     refreshExpiresIn: Math.max(1, Math.floor((expiresAt.getTime() - now.getTime()) / 1000)),
   };
 }
 
 /** A login or registration starts a session. */
-export function startSession(deps: SessionDeps, userId: Types.ObjectId | string, client: ClientInfo): Promise<IssuedRefreshToken> {
-  return insertToken(deps, { userId, familyId: randomBytes(16).toString('base64url'), familyCreatedAt: deps.now(), client });
+export function startSession(deps: SessionDeps, userId: Types.ObjectId | string, appId: string, client: ClientInfo): Promise<IssuedRefreshToken> {
+  return insertToken(deps, { userId, appId, familyId: randomBytes(16).toString('base64url'), familyCreatedAt: deps.now(), client });
 }
 
 /**
@@ -89,7 +92,7 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
     throw new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or its session has ended; log in again');
   }
 
-  const next = await insertToken(deps, { userId: used.userId, familyId: used.familyId, familyCreatedAt: used.familyCreatedAt, client });
+  const next = await insertToken(deps, { userId: used.userId, appId: used.appId, familyId: used.familyId, familyCreatedAt: used.familyCreatedAt, client });
   return { ...next, userId: String(used.userId) };
 }
 

@@ -6,11 +6,14 @@ import type { WeChatProfile } from '../wechat/userData';
 
 type StoredUser = Pick<UserDoc, '_id'> & UserFields & { createdAt: Date; updatedAt: Date };
 
-/** The user as the API shows it: an explicit list of fields, so nothing secret can slip out. */
-export function toUserOutput(user: StoredUser): UserOutput {
+/**
+ * The user as the API shows it: an explicit list of fields, so nothing secret can slip out.
+ * `openId` is the user's openid in the app that asks (each app has its own).
+ */
+export function toUserOutput(user: StoredUser, openId: string): UserOutput {
   return {
     id: String(user._id),
-    openId: user.openId,
+    openId,
     unionId: user.unionId ?? null,
     nickName: user.nickName ?? null,
     avatarUrl: user.avatarUrl ?? null,
@@ -23,6 +26,9 @@ export function toUserOutput(user: StoredUser): UserOutput {
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
     lastLoginAt: user.lastLoginAt ?? null,
+    phone: user.phone
+      ? { countryCode: user.phone.countryCode, purePhoneNumber: user.phone.purePhoneNumber, phoneNumber: user.phone.phoneNumber }
+      : null,
   };
 }
 
@@ -49,14 +55,6 @@ export function profileUpdate(weChat: WeChatProfile | null, plain: PlainProfileI
     if (plain.avatarUrl) update.avatarUrl = plain.avatarUrl;
   }
   return update;
-}
-
-/** The user an access token names, if it still may act. */
-export async function loadActiveUser(db: Database, userId: string): Promise<StoredUser> {
-  const user = await db.User.findById(userId).lean<StoredUser>();
-  if (!user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
-  if (user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
-  return user;
 }
 
 export type { StoredUser };

@@ -19,6 +19,8 @@ export interface IssuedAccessToken {
 export interface AccessTokenClaims {
   userId: string;
   sessionId: string;
+  /** The mini program the session belongs to. */
+  appId: string;
 }
 
 export interface AccessTokens {
@@ -43,8 +45,8 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
   const byKid = new Map(cfg.keys.map((k) => [k.kid, k]));
 
   return {
-    issue({ userId, sessionId }) {
-      const accessToken = jwt.sign({ sid: sessionId }, signer.signKey!, {
+    issue({ userId, sessionId, appId }) {
+      const accessToken = jwt.sign({ sid: sessionId, app: appId }, signer.signKey!, {
         algorithm: signer.alg,
         keyid: signer.kid,
         subject: userId,
@@ -75,7 +77,8 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
       }
       if (typeof payload === 'string' || typeof payload.sub !== 'string' || !OBJECT_ID.test(payload.sub)) throw invalid('bad subject');
       if (typeof payload.sid !== 'string' || payload.sid.length === 0 || payload.sid.length > 64) throw invalid('no session');
-      return { userId: payload.sub, sessionId: payload.sid };
+      if (typeof payload.app !== 'string' || payload.app.length === 0 || payload.app.length > 64) throw invalid('no app');
+      return { userId: payload.sub, sessionId: payload.sid, appId: payload.app };
     },
 
     jwks: () => ({ keys: cfg.keys.flatMap((k) => (k.publicJwk ? [k.publicJwk] : [])) }),

@@ -8,6 +8,8 @@ export interface CreateContextOptions {
   services: AppServices;
   /** The raw Authorization header, if any. */
   authorization?: string | undefined;
+  /** The mini program the request names (x-wx-appid or WeChat's Referer); see wechatApps. */
+  appId?: string | undefined;
   clientIp?: string | undefined;
   userAgent?: string | undefined;
 }
@@ -16,6 +18,7 @@ export function createContext(opts: CreateContextOptions) {
   return {
     services: opts.services,
     authorization: opts.authorization,
+    appId: opts.appId,
     clientIp: opts.clientIp,
     userAgent: opts.userAgent,
   };

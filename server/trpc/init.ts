@@ -58,6 +58,6 @@ export const rateLimitedProcedure = publicProcedure.use(async ({ ctx, next }) =>
  * narrows ctx.user and adds ctx.claims.
  */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const { user, claims } = await authenticate(ctx.services, ctx.authorization);
-  return next({ ctx: { ...ctx, user, claims } });
+  const { user, openId, claims } = await authenticate(ctx.services, ctx.authorization);
+  return next({ ctx: { ...ctx, user, openId, claims } });
 });

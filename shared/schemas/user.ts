@@ -19,7 +19,7 @@ export const plainProfileInput = z.object({
 });
 export type PlainProfileInput = z.infer<typeof plainProfileInput>;
 
-/** The user as the API shows it. Never carries the session_key or any other secret. */
+/** The user as the API shows it. Never carries the session_key or any other secret. `openId` is the one of the app that asks. */
 export const userOutput = z.object({
   id: z.string(),
   openId: z.string(),
@@ -35,5 +35,9 @@ export const userOutput = z.object({
   createdAt: z.date(),
   updatedAt: z.date(),
   lastLoginAt: z.date().nullable(),
+  /** Bound with user.bindPhone. */
+  phone: z
+    .object({ countryCode: z.string(), purePhoneNumber: z.string(), phoneNumber: z.string() })
+    .nullable(),
 });
 export type UserOutput = z.infer<typeof userOutput>;

@@ -74,7 +74,7 @@ export async function startTestBackend(env: Record<string, string> = {}, opts: T
   const sim = backend.simulator!;
   const responses: string[] = [];
   const signer = config.jwt.keys[0]!;
-  const secrets = new Set<string>([backend.wechatApp.appSecret, config.dataEncryptionKey.toString('base64')]);
+  const secrets = new Set<string>([...backend.wechatApps.map((a) => a.appSecret), config.dataEncryptionKey.toString('base64')]);
   if (typeof signer.signKey === 'string') secrets.add(signer.signKey);
 
   const recordingFetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {

@@ -8,6 +8,7 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
 const registrationTicketSchema = new Schema(
   {
     tokenHash: { type: String, required: true, unique: true },
+    appId: { type: String, required: true },
     openId: { type: String, required: true },
     unionId: { type: String, default: null },
     sessionKeyEnc: { type: String, required: true },

@@ -1,8 +1,22 @@
 import { Schema, type Connection, type InferSchemaType, type HydratedDocument, type Model } from 'mongoose';
 
+const phoneSchema = new Schema(
+  {
+    countryCode: { type: String, required: true },
+    purePhoneNumber: { type: String, required: true },
+    /** As WeChat shows it: without the code for +86, with it otherwise. */
+    phoneNumber: { type: String, required: true },
+    boundAt: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
 const userSchema = new Schema(
   {
+    // The openid in the app the user first came from; other apps' openids are identities
+    // (wechat_identities). Unique: it settles simultaneous first logins.
     openId: { type: String, required: true, unique: true },
+    registeredAppId: { type: String, default: null },
     // Only present when the mini program is bound to an Open Platform account.
     unionId: { type: String, default: null, index: true },
     nickName: { type: String, default: null },
@@ -14,9 +28,7 @@ const userSchema = new Schema(
     country: { type: String, default: null },
     status: { type: String, enum: ['active', 'banned'], default: 'active', required: true },
     lastLoginAt: { type: Date, default: null },
-    // The latest session_key, AES-256-GCM encrypted at rest (server/secrets/secretBox). Never output.
-    sessionKeyEnc: { type: String, default: null },
-    sessionKeyUpdatedAt: { type: Date, default: null },
+    phone: { type: phoneSchema, default: null },
   },
   { timestamps: true, collection: 'users' },
 );

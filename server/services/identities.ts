@@ -1,0 +1,56 @@
+import type { Types } from 'mongoose';
+import type { Database } from '../db/connection';
+import { identityId } from '../db/models/identity';
+import { isDuplicateKey } from '../errors';
+import type { SecretBox } from '../secrets/secretBox';
+import type { AppSession } from './wechatApps';
+
+/**
+ * Records a login of this user in this app: creates the identity the first time, and keeps the
+ * fresh session_key (sealed) for later decryption and session checks. Returns the user it
+ * belongs to (an existing identity keeps its user).
+ */
+export async function recordIdentity(
+  deps: { db: Database; box: SecretBox; now: () => Date },
+  session: AppSession,
+  userId: Types.ObjectId | string,
+): Promise<Types.ObjectId> {
+  const now = deps.now();
+  const upsert = () => deps.db.Identity.findOneAndUpdate(
+    { _id: identityId(session.appId, session.openId) },
+    {
+      $set: {
+        sessionKeyEnc: deps.box.seal(session.sessionKey),
+        sessionKeyUpdatedAt: now,
+        lastLoginAt: now,
+        ...(session.unionId ? { unionId: session.unionId } : {}),
+      },
+      $setOnInsert: { appId: session.appId, openId: session.openId, userId },
+    },
+    { upsert: true, returnDocument: 'after' },
+  ).lean();
+  // Two first logins of one identity at once: one upsert inserts, the other may hit the unique
+  // _id; by then the document exists and a second try updates it.
+  const identity = await upsert().catch((err: unknown) => {
+    if (isDuplicateKey(err)) return upsert();
+    throw err;
+  });
+  return identity!.userId;
+}
+
+/** The identity of a user in an app: its openid and its latest session_key (opened). */
+export async function identityOf(
+  deps: { db: Database; box: SecretBox },
+  userId: string,
+  appId: string,
+): Promise<{ openId: string; sessionKey: string | null } | null> {
+  const identity = await deps.db.Identity.findOne({ userId, appId }).lean();
+  if (!identity) return null;
+  let sessionKey: string | null = null;
+  try {
+    sessionKey = identity.sessionKeyEnc ? deps.box.open(identity.sessionKeyEnc) : null;
+  } catch {
+    sessionKey = null; // sealed under a data key we no longer have
+  }
+  return { openId: identity.openId, sessionKey };
+}
