@@ -13,6 +13,8 @@ export interface MiniProgramClientOptions {
   url: string;
   /** The mini program's `wx` (or a stand-in with the same methods). */
   wx: WxApi;
+  /** This mini program's AppID, for a backend that serves several (sent as x-wx-appid). */
+  appId?: string;
   /** Asked when the WeChat user has no account: return the fill-in profile (or legacy encrypted data), or null. */
   onRegister?: OnRegister;
   /** wx storage key for the session. */
@@ -45,7 +47,7 @@ export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniPro
       fetch,
       headers: (): Record<string, string> => {
         const token = withToken ? store.get()?.accessToken : undefined;
-        return token ? { authorization: `Bearer ${token}` } : {};
+        return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.appId ? { 'x-wx-appid': opts.appId } : {}) };
       },
     };
     // A batch of queries puts every input in the URL; split batches before a URL gets too long.

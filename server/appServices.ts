@@ -7,6 +7,9 @@ import { createSecretBox } from './secrets/secretBox';
 import { createPrincipalCache } from './services/principals';
 import type { SessionDeps } from './services/sessions';
 import { createWeChatApps } from './services/wechatApps';
+import type { PlatformDeps } from './services/platform';
+import { wechatAccessTokenModel } from './db/models/wechatAccessToken';
+import { createAccessTokenManager } from './wechat/accessTokenManager';
 import type { AuthDeps } from './services/auth';
 import { createAccessTokens, type AccessTokens } from './tokens/accessToken';
 
@@ -27,6 +30,7 @@ export interface AppServices {
   logger: Logger;
   tokens: AccessTokens;
   auth: AuthDeps;
+  platform: PlatformDeps;
 }
 
 export function createAppServices(opts: {
@@ -51,18 +55,30 @@ export function createAppServices(opts: {
     perMinute: { ip: config.rateLimit.ipPerMinute, openid: config.rateLimit.openIdPerMinute },
     now,
   });
+  const apps = createWeChatApps(opts.wechatApps);
+  const http = { timeoutMs: config.wechat.timeoutMs, retries: config.wechat.retries };
+  // One WeChat server access token per app, shared by every instance through the database.
+  const accessTokens = createAccessTokenManager({
+    model: wechatAccessTokenModel(db.connection),
+    box,
+    apps: opts.wechatApps,
+    http,
+    mode: config.wechat.tokenMode,
+    now,
+  });
   return {
     config,
     db,
     logger,
     tokens,
+    platform: { db, box, apps, http, accessTokens, principals, watermarkMaxAgeS: config.wechat.watermarkMaxAgeS, now },
     auth: {
       db,
       box,
       tokens,
       wechat: {
-        apps: createWeChatApps(opts.wechatApps),
-        http: { timeoutMs: config.wechat.timeoutMs, retries: config.wechat.retries },
+        apps,
+        http,
         watermarkMaxAgeS: config.wechat.watermarkMaxAgeS,
       },
       registration: config.registration,

@@ -7,6 +7,7 @@ import { createHttpServer } from './http';
 import type { Logger } from './logger';
 import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
 import { deleteExpiredSessions } from './services/sessions';
+import { deleteExpiredClaims } from './services/claims';
 import { createWeChatSimulator, type WeChatSimulator } from './wechat/simulator';
 
 export interface BackendOptions {
@@ -84,7 +85,7 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     // No TTL indexes in the embedded database: expired rows are refused by query and removed here.
     const cleanup = setInterval(() => {
       const deps = { db, now: opts.now ?? (() => new Date()) };
-      Promise.all([deleteExpiredRegistrationTickets(deps), deleteExpiredSessions(deps)]).catch((err) =>
+      Promise.all([deleteExpiredRegistrationTickets(deps), deleteExpiredSessions(deps), deleteExpiredClaims(deps)]).catch((err) =>
         logger.warn({ err }, 'cleanup of expired tickets and sessions failed'),
       );
     }, CLEANUP_INTERVAL_MS);

@@ -4,3 +4,4 @@ export * from './schemas/user';
 export * from './schemas/auth';
 export * from './schemas/wechatData';
 export * from './schemas/session';
+export * from './schemas/profile';

@@ -28,8 +28,8 @@ describe('loadConfig defaults', () => {
     expect(config.registration).toBe('explicit');
     expect(config.mongodbUri).toBeUndefined();
     expect(config.wechat).toMatchObject({
-      appId: undefined,
-      appSecret: undefined,
+      apps: [], // no app: the built-in simulator
+      tokenMode: 'stable',
       apiBaseUrl: 'https://api.weixin.qq.com',
       timeoutMs: 5000,
       retries: 2,
@@ -165,6 +165,14 @@ describe('loadConfig JWT keys', () => {
     const text = configError({ JWT_KEYS: value });
     expect(text).toMatch(message);
     expect(text).not.toContain('short');
+  });
+
+  it('reads WECHAT_APPS and refuses a bad list or one mixed with WECHAT_APP_ID', () => {
+    const apps = [{ appId: 'wxaaaa1111', appSecret: 's1' }, { appId: 'wxbbbb2222', appSecret: 's2' }];
+    expect(loadConfig({ WECHAT_APPS: JSON.stringify(apps) }).wechat.apps).toEqual(apps);
+    expect(configError({ WECHAT_APPS: 'nope' })).toMatch(/WECHAT_APPS must be a JSON array/);
+    expect(configError({ WECHAT_APPS: JSON.stringify([apps[0], apps[0]]) })).toMatch(/WECHAT_APPS lists an appId twice/);
+    expect(configError({ WECHAT_APPS: JSON.stringify(apps), WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' })).toMatch(/WECHAT_APPS/);
   });
 
   it('refuses JWT_SECRET and JWT_KEYS together', () => {

@@ -313,3 +313,22 @@ describe('expiry without TTL indexes', () => {
     }
   });
 });
+
+describe('simultaneous uses of one refresh token', () => {
+  it('exactly one rotates; the others count as reuse and the session is revoked', async () => {
+    const t = await startTestBackend({ AUTH_REGISTRATION: 'auto' });
+    try {
+      const s = await signUp(t);
+      const settled = await Promise.allSettled(Array.from({ length: 10 }, () => t.client().auth.refresh.mutate({ refreshToken: s.refreshToken })));
+      const won = settled.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      const reasons = settled.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { data?: { reason?: string } }).data?.reason] : []));
+      expect(new Set(reasons)).toEqual(new Set(['REFRESH_TOKEN_REUSED']));
+      // Only one new token was ever issued, and the reuse revoked the family it belongs to.
+      expect(await t.backend.services.db.Session.countDocuments({ userId: s.user.id })).toBe(2);
+      expect(await t.backend.services.db.Session.countDocuments({ userId: s.user.id, revokedAt: null })).toBe(0);
+    } finally {
+      await t.stop();
+    }
+  });
+});

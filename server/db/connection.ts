@@ -4,6 +4,8 @@ import { registrationTicketModel, type RegistrationTicketModel } from './models/
 import { sessionModel, type SessionModel } from './models/session';
 import { identityModel, type IdentityModel } from './models/identity';
 import { phoneBindingModel, type PhoneBindingModel } from './models/phoneBinding';
+import { claimModel, type ClaimModel } from './models/claim';
+import { wechatAccessTokenLeaseModel, wechatAccessTokenModel } from './models/wechatAccessToken';
 
 export interface Database {
   connection: Connection;
@@ -12,6 +14,7 @@ export interface Database {
   Session: SessionModel;
   Identity: IdentityModel;
   PhoneBinding: PhoneBindingModel;
+  Claim: ClaimModel;
   /** True when the database answers a ping within a second. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -36,7 +39,17 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
   const Session = sessionModel(connection);
   const Identity = identityModel(connection);
   const PhoneBinding = phoneBindingModel(connection);
-  await Promise.all([User.init(), RegistrationTicket.init(), Session.init(), Identity.init(), PhoneBinding.init()]);
+  const Claim = claimModel(connection);
+  await Promise.all([
+    User.init(),
+    RegistrationTicket.init(),
+    Session.init(),
+    Identity.init(),
+    PhoneBinding.init(),
+    Claim.init(),
+    wechatAccessTokenModel(connection).init(),
+    wechatAccessTokenLeaseModel(connection).init(),
+  ]);
 
   return {
     connection,
@@ -45,6 +58,7 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     Session,
     Identity,
     PhoneBinding,
+    Claim,
     async ping() {
       try {
         const db = connection.db;

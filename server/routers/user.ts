@@ -1,4 +1,7 @@
-import { sessionListOutput } from '../../shared';
+import { bindPhoneInput, checkSessionOutput, sessionListOutput, updateProfileInput, userOutput } from '../../shared';
+import { bindPhone } from '../services/phone';
+import { updateProfile } from '../services/profile';
+import { checkStoredSessionKey } from '../services/sessionCheck';
 import { listSessions } from '../services/sessions';
 import { protectedProcedure, router } from '../trpc/init';
 
@@ -7,4 +10,19 @@ export const userRouter = router({
   sessions: protectedProcedure
     .output(sessionListOutput)
     .query(({ ctx }) => listSessions(ctx.services.auth.sessions, ctx.claims.userId, ctx.claims.sessionId)),
+
+  /** Binds the phone number from the getPhoneNumber button: its `code`, or legacy `{ encryptedData, iv }`. */
+  bindPhone: protectedProcedure
+    .input(bindPhoneInput)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => bindPhone(ctx.services.platform, ctx.claims, input)),
+
+  /** Nickname and/or avatar URL from the fill-in components. */
+  updateProfile: protectedProcedure
+    .input(updateProfileInput)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => updateProfile(ctx.services.platform, ctx.claims, ctx.openId, input)),
+
+  /** Whether the stored session_key is still valid at WeChat (false: wx.login before sending encrypted data). */
+  checkSession: protectedProcedure.output(checkSessionOutput).query(({ ctx }) => checkStoredSessionKey(ctx.services.platform, ctx.claims)),
 });

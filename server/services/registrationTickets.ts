@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '../db/connection';
 import { AppError } from '../errors';
+import { claimOnce } from './claims';
 import type { SecretBox } from '../secrets/secretBox';
 import type { AppSession } from './wechatApps';
 
@@ -52,8 +53,11 @@ export async function peekRegistrationTicket(deps: TicketDeps, ticket: string): 
 
 /** Uses the ticket up; throws when another request used it first. */
 export async function claimRegistrationTicket(deps: TicketDeps, ticket: string): Promise<void> {
-  const { deletedCount } = await deps.db.RegistrationTicket.deleteOne({ tokenHash: hash(ticket), expiresAt: { $gt: deps.now() } });
-  if (deletedCount !== 1) throw ticketInvalid();
+  const tokenHash = hash(ticket);
+  const live = await deps.db.RegistrationTicket.findOne({ tokenHash, expiresAt: { $gt: deps.now() } }, { expiresAt: 1 }).lean();
+  // Inserting the claim is what decides between simultaneous uses; the delete only tidies up.
+  if (!live || !(await claimOnce(deps.db, `ticket:${tokenHash}`, live.expiresAt))) throw ticketInvalid();
+  await deps.db.RegistrationTicket.deleteOne({ tokenHash });
 }
 
 /** The periodic cleanup: the embedded database has no TTL indexes. */

@@ -4,6 +4,7 @@ import type { Types } from 'mongoose';
 import type { Database } from '../db/connection';
 import type { RevokedReason } from '../db/models/session';
 import { AppError } from '../errors';
+import { claimOnce } from './claims';
 
 /**
  * Sessions are refresh token families. A refresh token is 256 random bits shown to the client
@@ -73,15 +74,17 @@ export function startSession(deps: SessionDeps, userId: Types.ObjectId | string,
 export async function rotateRefreshToken(deps: SessionDeps, token: string, client: ClientInfo): Promise<IssuedRefreshToken & { userId: string }> {
   const now = deps.now();
   const tokenHash = hashToken(token);
-  const used = await deps.db.Session.findOneAndUpdate(
-    { tokenHash, revokedAt: null, expiresAt: { $gt: now } },
-    { $set: { revokedAt: now, revokedReason: 'rotated', lastUsedAt: now } },
-    { returnDocument: 'before' },
-  ).lean();
+  let used = await deps.db.Session.findOne({ tokenHash, revokedAt: null, expiresAt: { $gt: now } }).lean();
+  // Only the first use of a token may rotate it, even when two arrive at once.
+  if (used && !(await claimOnce(deps.db, `refresh:${tokenHash}`, used.expiresAt))) used = null;
+  if (used) {
+    await deps.db.Session.updateOne({ _id: used._id }, { $set: { revokedAt: now, revokedReason: 'rotated', lastUsedAt: now } });
+  }
 
   if (!used) {
     const seen = await deps.db.Session.findOne({ tokenHash }, { familyId: 1, revokedAt: 1, revokedReason: 1, expiresAt: 1 }).lean();
-    if (seen?.revokedReason === 'rotated') {
+    if (seen && (seen.revokedReason === 'rotated' || !seen.revokedAt) && seen.expiresAt > now) {
+      // Rotated before, or being rotated right now by a concurrent request: a copy is in use.
       await revokeFamily(deps, seen.familyId, 'reuse_detected');
       deps.onFamilyRevoked?.(seen.familyId);
       throw new AppError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked for safety. Log in again');

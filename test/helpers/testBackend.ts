@@ -21,9 +21,9 @@ export interface TestBackend {
   dbName: string;
   sim: WeChatSimulator;
   /** A typed tRPC client over real HTTP; `token` is sent as Bearer. */
-  client(opts?: { token?: string; batch?: boolean }): ReturnType<typeof createTRPCClient<AppRouter>>;
-  /** wx.login for this openid: a fresh code (and a fresh session_key, recorded). */
-  wxLogin(openid: string, opts?: { unionId?: string }): string;
+  client(opts?: { token?: string; batch?: boolean; appId?: string }): ReturnType<typeof createTRPCClient<AppRouter>>;
+  /** wx.login for this openid (in `appId`, default the first app): a fresh code (and a fresh session_key, recorded). */
+  wxLogin(openid: string, opts?: { unionId?: string; appId?: string }): string;
   /** Raw fetch against the server, recorded like the client's. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Signs a token with the server's current key (for tests of expired or odd tokens). */
@@ -37,6 +37,8 @@ export interface TestBackend {
 export const uniqueOpenId = (label = 'user') => `o_${label}_${randomBytes(6).toString('hex')}`;
 
 export interface TestBackendOptions {
+  /** How many mini programs the simulator serves (default 1). */
+  simulatorApps?: number;
   /** Share a database with another test backend (as two instances of one deployment do). */
   dbName?: string;
   /** A clock the test moves (sessions, tickets, rate limits; JWT expiry stays on real time). */
@@ -70,6 +72,7 @@ export async function startTestBackend(env: Record<string, string> = {}, opts: T
     mongodbUri: inject('mongodbUri'),
     dbName,
     now: opts.now,
+    simulatorApps: opts.simulatorApps,
   });
   const sim = backend.simulator!;
   const responses: string[] = [];
@@ -93,14 +96,18 @@ export async function startTestBackend(env: Record<string, string> = {}, opts: T
         url: `${backend.url}/trpc`,
         transformer: superjson,
         fetch: recordingFetch,
-        headers: () => (opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        headers: () => ({
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+          ...(opts.appId ? { 'x-wx-appid': opts.appId } : {}),
+        }),
       };
       const link: TRPCLink<AppRouter> = opts.batch ? httpBatchLink(linkOpts) : httpLink(linkOpts);
       return createTRPCClient<AppRouter>({ links: [link] });
     },
-    wxLogin(openid, opts) {
-      const code = sim.app.login(openid, opts);
-      const key = sim.app.sessionKeyOf(openid);
+    wxLogin(openid, opts = {}) {
+      const app = opts.appId ? sim.appFor(opts.appId) : sim.app;
+      const code = app.login(openid, opts.unionId ? { unionId: opts.unionId } : undefined);
+      const key = app.sessionKeyOf(openid);
       if (key) secrets.add(key);
       return code;
     },

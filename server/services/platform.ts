@@ -1,0 +1,24 @@
+import type { Database } from '../db/connection';
+import type { SecretBox } from '../secrets/secretBox';
+import type { AccessTokenManager } from '../wechat/accessTokenManager';
+import type { WeChatHttpOptions } from '../wechat/requestJson';
+import type { PrincipalCache } from './principals';
+import type { WeChatApps } from './wechatApps';
+
+/** What the after-login WeChat features (phone, profile, session check) need. */
+export interface PlatformDeps {
+  db: Database;
+  box: SecretBox;
+  apps: WeChatApps;
+  http: WeChatHttpOptions;
+  accessTokens: AccessTokenManager;
+  principals: PrincipalCache;
+  watermarkMaxAgeS: number;
+  now: () => Date;
+}
+
+/** The user a procedure acts for: who, and in which mini program. */
+export interface Actor {
+  userId: string;
+  appId: string;
+}

@@ -1,0 +1,17 @@
+import { isSessionKeyValid } from '../wechat/checkSession';
+import { identityOf } from './identities';
+import type { Actor, PlatformDeps } from './platform';
+
+/**
+ * Whether the session_key stored at the user's last login in this app is still the one WeChat
+ * holds. When it is not, the app must call wx.login (and log in) before it sends encrypted data.
+ */
+export async function checkStoredSessionKey(deps: PlatformDeps, actor: Actor): Promise<{ valid: boolean }> {
+  const identity = await identityOf(deps, actor.userId, actor.appId);
+  if (!identity?.sessionKey) return { valid: false };
+  const app = deps.apps.resolve(actor.appId);
+  const valid = await deps.accessTokens.withToken(actor.appId, (token) =>
+    isSessionKeyValid(app, token, identity.openId, identity.sessionKey!, deps.http),
+  );
+  return { valid };
+}
