@@ -19,6 +19,16 @@ const integer = (min: number, max: number, fallback: number) =>
       .transform(Number)
       .pipe(z.number().int().min(min).max(max)),
   );
+/** A variable holding JSON; `message` says what shape it should have (never echoes the value). */
+const jsonText = (message: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+  });
 const seconds = (fallback: number) => integer(0, 31_536_000, fallback);
 
 const envSchema = z
@@ -34,16 +44,7 @@ const envSchema = z
     /** Several mini programs on one backend: a JSON array of {appId, appSecret}; the first is the default. */
     WECHAT_APPS: z.preprocess(
       emptyAsUndefined,
-      z
-        .string()
-        .transform((text, ctx) => {
-          try {
-            return JSON.parse(text) as unknown;
-          } catch {
-            ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {appId, appSecret}' });
-            return z.NEVER;
-          }
-        })
+      jsonText('must be a JSON array of {appId, appSecret}')
         .pipe(
           z
             .array(z.object({ appId: z.string().regex(/^\w{4,64}$/, 'appId must be 4-64 letters or digits'), appSecret: z.string().min(1) }))
@@ -66,18 +67,7 @@ const envSchema = z
     /** Several keys with ids, newest first (see server/tokens/signingKeys.ts); replaces JWT_SECRET. */
     JWT_KEYS: z.preprocess(
       emptyAsUndefined,
-      z
-        .string()
-        .transform((text, ctx) => {
-          try {
-            return JSON.parse(text) as unknown;
-          } catch {
-            ctx.addIssue({ code: 'custom', message: 'must be a JSON array of keys' });
-            return z.NEVER;
-          }
-        })
-        .pipe(jwtKeysSchema)
-        .optional(),
+      jsonText('must be a JSON array of keys').pipe(jwtKeysSchema).optional(),
     ),
     JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().default('wx-login-backend')),
     JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().default('miniprogram')),

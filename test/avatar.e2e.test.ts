@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+import { describe, expect, it } from 'vitest';
+import { uniqueOpenId, useTestBackend } from './helpers/testBackend';
 
 // A valid 1x1 PNG and a tiny JPEG, byte for byte.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
@@ -18,14 +18,7 @@ interface ErrorAnswer {
 }
 
 describe('avatar upload (wx.uploadFile) and serving', () => {
-  let t: TestBackend;
-  beforeAll(async () => {
-    t = await startTestBackend({ AUTH_REGISTRATION: 'auto' });
-  });
-  afterAll(async () => {
-    expect(t.leakedSecrets()).toEqual([]);
-    await t.stop();
-  });
+  const t = useTestBackend({ AUTH_REGISTRATION: 'auto' });
 
   const files = () => t.backend.services.db.connection.db!.collection('avatars.files');
   const countFiles = (userId?: string) => files().countDocuments(userId ? { 'metadata.userId': userId } : {});

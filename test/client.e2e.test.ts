@@ -1,21 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createMiniProgramClient, errorReason, type RegistrationData } from '../client';
 import type { UserOutput } from '../shared';
 import { expectReason } from './helpers/expectError';
-import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+import { uniqueOpenId, useTestBackend } from './helpers/testBackend';
 import { createWxStandIn } from './helpers/wxStandIn';
 
-let t: TestBackend;
-beforeAll(async () => {
-  t = await startTestBackend({ AUTH_REGISTRATION: 'explicit' });
-});
-afterAll(async () => {
-  expect(t.leakedSecrets()).toEqual([]);
-  await t.stop();
-});
+const t = useTestBackend({ AUTH_REGISTRATION: 'explicit' });
 
 const profile: RegistrationData = { profile: { nickName: 'Mini', avatarUrl: 'https://example.com/m.png' } };
 

@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectReason } from './helpers/expectError';
-import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+import { uniqueOpenId, useTestBackend } from './helpers/testBackend';
 
 describe('auto registration', () => {
-  let t: TestBackend;
-  beforeAll(async () => {
-    t = await startTestBackend({ AUTH_REGISTRATION: 'auto' });
-  });
-  afterAll(async () => {
-    expect(t.leakedSecrets()).toEqual([]);
-    await t.stop();
-  });
+  const t = useTestBackend({ AUTH_REGISTRATION: 'auto' });
 
   it('the first login creates the user, the next one finds it', async () => {
     const openid = uniqueOpenId();
@@ -42,14 +35,7 @@ describe('auto registration', () => {
 });
 
 describe('explicit registration under concurrency', () => {
-  let t: TestBackend;
-  beforeAll(async () => {
-    t = await startTestBackend({ AUTH_REGISTRATION: 'explicit' });
-  });
-  afterAll(async () => {
-    expect(t.leakedSecrets()).toEqual([]);
-    await t.stop();
-  });
+  const t = useTestBackend({ AUTH_REGISTRATION: 'explicit' });
 
   it('20 simultaneous registrations of one openid: one succeeds, 19 get USER_EXISTS', async () => {
     const openid = uniqueOpenId('reg-race');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppRouter } from '../server/root';
 import { createWeChatSimulator } from '../server/wechat/simulator';
 import { expectReason } from './helpers/expectError';
-import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+import { startTestBackend, uniqueOpenId, useTestBackend, type TestBackend } from './helpers/testBackend';
 
 const CN = { purePhoneNumber: '13800138000', countryCode: '86' };
 const phoneOf = () => ({ purePhoneNumber: `139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`, countryCode: '86' });
@@ -21,14 +21,7 @@ async function signUp(t: TestBackend, openid = uniqueOpenId('p'), opts: { appId?
 }
 
 describe('phone number, profile, session check', () => {
-  let t: TestBackend;
-  beforeAll(async () => {
-    t = await startTestBackend({ AUTH_REGISTRATION: 'auto' });
-  });
-  afterAll(async () => {
-    expect(t.leakedSecrets()).toEqual([]);
-    await t.stop();
-  });
+  const t = useTestBackend({ AUTH_REGISTRATION: 'auto' });
 
   it('binds a phone number from the getPhoneNumber code', async () => {
     const s = await signUp(t);

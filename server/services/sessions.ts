@@ -82,12 +82,13 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
   }
 
   if (!used) {
-    const seen = await deps.db.Session.findOne({ tokenHash }, { familyId: 1, revokedAt: 1, revokedReason: 1, expiresAt: 1 }).lean();
+    const seen = await deps.db.Session.findOne({ tokenHash }, { familyId: 1, familyCreatedAt: 1, revokedAt: 1, revokedReason: 1, expiresAt: 1 }).lean();
     if (seen && (seen.revokedReason === 'rotated' || !seen.revokedAt) && seen.expiresAt > now) {
       // Rotated before, or being rotated right now by a concurrent request: a copy is in use.
+      await claimOnce(deps.db, familyRevokedMark(seen.familyId), new Date(seen.familyCreatedAt.getTime() + deps.maxAgeS * 1000));
       await revokeFamily(deps, seen.familyId, 'reuse_detected');
       deps.onFamilyRevoked?.(seen.familyId);
-      throw new AppError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked for safety. Log in again');
+      throw reused();
     }
     if (seen && !seen.revokedAt && seen.expiresAt <= now) {
       throw new AppError('REFRESH_TOKEN_EXPIRED', 'The refresh token has expired; log in again');
@@ -96,8 +97,17 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
   }
 
   const next = await insertToken(deps, { userId: used.userId, appId: used.appId, familyId: used.familyId, familyCreatedAt: used.familyCreatedAt, client });
+  // A concurrent reuse may have revoked the family before our new token existed: it marks the
+  // family first, so looking for the mark after our insert cannot miss it.
+  if (await deps.db.Claim.exists({ _id: familyRevokedMark(used.familyId) })) {
+    await revokeFamily(deps, used.familyId, 'reuse_detected');
+    throw reused();
+  }
   return { ...next, userId: String(used.userId) };
 }
+
+const reused = () => new AppError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked for safety. Log in again');
+const familyRevokedMark = (familyId: string) => `family-revoked:${familyId}`;
 
 function revokeFamily(deps: SessionDeps, familyId: string, reason: RevokedReason) {
   return deps.db.Session.updateMany({ familyId, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });

@@ -1,7 +1,5 @@
 import type { PlainProfileInput, UserOutput } from '../../shared';
-import type { Database } from '../db/connection';
 import type { UserDoc, UserFields } from '../db/models/user';
-import { AppError } from '../errors';
 import type { WeChatProfile } from '../wechat/userData';
 
 type StoredUser = Pick<UserDoc, '_id'> & UserFields & { createdAt: Date; updatedAt: Date };

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
 import superjson from 'superjson';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { startBackend, type RunningBackend } from '../../server/backend';
 import { loadConfig } from '../../server/config';
 import { createLogger } from '../../server/logger';
@@ -131,4 +131,27 @@ export async function startTestBackend(env: Record<string, string> = {}, opts: T
     logLines: () => logs,
     stop: () => backend.stop(),
   };
+}
+
+/**
+ * A backend for the enclosing describe block (or file): started before its tests, stopped after
+ * them, and checked then that no response or log line leaked a secret. Returns a stand-in that
+ * forwards to the running backend.
+ */
+export function useTestBackend(env: Record<string, string> = {}, opts: TestBackendOptions = {}): TestBackend {
+  let current: TestBackend | undefined;
+  beforeAll(async () => {
+    current = await startTestBackend(env, opts);
+  });
+  afterAll(async () => {
+    if (!current) return;
+    expect(current.leakedSecrets()).toEqual([]);
+    await current.stop();
+  });
+  return new Proxy({} as TestBackend, {
+    get(_target, key: keyof TestBackend) {
+      if (!current) throw new Error('the test backend is not started yet (use it inside a test or hook)');
+      return current[key];
+    },
+  });
 }
