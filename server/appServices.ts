@@ -10,6 +10,7 @@ import { createWeChatApps } from './services/wechatApps';
 import type { PlatformDeps } from './services/platform';
 import { wechatAccessTokenModel } from './db/models/wechatAccessToken';
 import { createAccessTokenManager } from './wechat/accessTokenManager';
+import { createMetrics, type Metrics } from './metrics/metrics';
 import type { AuthDeps } from './services/auth';
 import { createAccessTokens, type AccessTokens } from './tokens/accessToken';
 
@@ -31,6 +32,7 @@ export interface AppServices {
   tokens: AccessTokens;
   auth: AuthDeps;
   platform: PlatformDeps;
+  metrics: Metrics;
 }
 
 export function createAppServices(opts: {
@@ -56,7 +58,8 @@ export function createAppServices(opts: {
     now,
   });
   const apps = createWeChatApps(opts.wechatApps);
-  const http = { timeoutMs: config.wechat.timeoutMs, retries: config.wechat.retries };
+  const metrics = createMetrics();
+  const http = { timeoutMs: config.wechat.timeoutMs, retries: config.wechat.retries, observe: metrics.observeWeChat };
   // One WeChat server access token per app, shared by every instance through the database.
   const accessTokens = createAccessTokenManager({
     model: wechatAccessTokenModel(db.connection),
@@ -66,8 +69,10 @@ export function createAppServices(opts: {
     mode: config.wechat.tokenMode,
     now,
   });
+  metrics.watchAccessTokens(accessTokens);
   return {
     config,
+    metrics,
     db,
     logger,
     tokens,

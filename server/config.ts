@@ -90,6 +90,8 @@ const envSchema = z
     AUTH_REGISTRATION: z.preprocess(emptyAsUndefined, z.enum(['explicit', 'auto']).default('explicit')),
     REGISTRATION_TICKET_TTL_S: integer(30, 3600, 600),
     BODY_LIMIT_BYTES: integer(1024, 10_485_760, 65_536),
+    /** Behind a load balancer: 'true', a hop count, or its addresses/CIDRs (comma-separated). */
+    TRUST_PROXY: z.preprocess(emptyAsUndefined, z.string().max(1024).optional()),
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
   .superRefine((env, ctx) => {
@@ -159,6 +161,8 @@ export interface Config {
   registration: 'explicit' | 'auto';
   registrationTicketTtlS: number;
   bodyLimitBytes: number;
+  /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client IP (rate limits, sessions). */
+  trustProxy: boolean | number | string;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -209,6 +213,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     registration: env.AUTH_REGISTRATION,
     registrationTicketTtlS: env.REGISTRATION_TICKET_TTL_S,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    trustProxy: env.TRUST_PROXY === undefined || env.TRUST_PROXY === 'false' ? false : env.TRUST_PROXY === 'true' ? true : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : env.TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
   });
 }

@@ -1,7 +1,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { TRPCError, getTRPCErrorShape, transformTRPCResponse, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { randomUUID } from 'node:crypto';
 import type { AppServices } from './appServices';
+import type { Logger } from './logger';
 import { registerAvatarRoutes } from './avatars/routes';
 import { AppError } from './errors';
 import { appRouter } from './root';
@@ -27,11 +29,18 @@ export function createHttpServer(services: AppServices): HttpServer {
   const { config, logger } = services;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // Procedures log their own outcome (server/trpc/init.ts); per-request lines would double it.
-    logController: new LogController({ disableRequestLogging: true }),
+    // One line per request is written by the onResponse hook below (no query string: it can carry
+    // input); Fastify's own two lines per request would only repeat it.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    // A request id from the load balancer is kept when it looks like one; otherwise a new one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
     bodyLimit: config.bodyLimitBytes,
-    // Behind a load balancer set TRUST_PROXY in a later step; loopback development needs none.
-    trustProxy: false,
+    // Behind a load balancer, TRUST_PROXY says whose X-Forwarded-For to believe for the client IP.
+    // (a boolean, a hop count or addresses: Fastify takes each; the cast only picks an overload)
+    trustProxy: config.trustProxy as boolean,
     forceCloseConnections: 'idle',
     // A batch names every procedure in the path (`/trpc/a,b,c`); Fastify's default of 100 characters
     // would turn a batch of more than a dozen calls into a 404.
@@ -67,6 +76,7 @@ export function createHttpServer(services: AppServices): HttpServer {
           appId: appIdOfRequest(req.headers as { 'x-wx-appid'?: string; referer?: string }),
           clientIp: req.ip,
           userAgent: req.headers['user-agent'],
+          log: req.log as Logger,
         }),
       // RATE_LIMITED answers say when to come back, in the standard header too.
       responseMeta({ errors }: { errors: TRPCError[] }) {
@@ -78,6 +88,23 @@ export function createHttpServer(services: AppServices): HttpServer {
 
   // Public keys of asymmetric JWT keys, so another service can verify access tokens on its own.
   app.get('/.well-known/jwks.json', async () => services.tokens.jwks());
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { method: req.method, path: req.url.split('?')[0]!.slice(0, 200), status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  // Prometheus scrapes this; it holds counts and timings only (no users, no tokens). Keep it on
+  // the internal network in production.
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', services.metrics.registry.contentType);
+    return services.metrics.registry.metrics();
+  });
 
   app.get('/healthz', async (_req, reply) => {
     const up = await services.db.ping();

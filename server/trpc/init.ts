@@ -21,26 +21,28 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
+/** Procedures whose outcomes are counted in the metrics (logins and registrations by reason). */
+const COUNTED = new Set(['auth.login', 'auth.register']);
+
 /**
- * Maps expected failures to their tRPC code and logs the outcome of every call. The log line
- * carries the path, duration and reason only: never input, never a token.
+ * Maps expected failures to their tRPC code, and records the outcome of every call: one log line
+ * (request id, procedure, outcome reason, duration; never input, never a token) and, for the
+ * auth procedures, a metric.
  */
 const outcome = t.middleware(async ({ ctx, path, type, next }) => {
   const started = performance.now();
   const result = await next();
   const durationMs = Math.round((performance.now() - started) * 10) / 10;
-  if (result.ok) {
-    ctx.services.logger.debug({ path, type, durationMs, outcome: 'ok' }, 'procedure');
-    return result;
-  }
-  const mapped = toTRPCError(result.error);
-  const reason = errorData(mapped).reason;
+  const mapped = result.ok ? undefined : toTRPCError(result.error);
+  const reason = mapped ? errorData(mapped).reason : 'ok';
+  if (COUNTED.has(path)) ctx.services.metrics.authOutcome(path, reason);
   if (reason === 'INTERNAL') {
-    ctx.services.logger.error({ path, type, durationMs, reason, err: mapped.cause ?? mapped }, 'procedure failed unexpectedly');
+    ctx.log.error({ procedure: path, type, durationMs, outcome: reason, err: mapped!.cause ?? mapped }, 'procedure failed unexpectedly');
   } else {
-    ctx.services.logger.info({ path, type, durationMs, reason }, 'procedure rejected');
+    ctx.log.info({ procedure: path, type, durationMs, outcome: reason }, 'procedure');
   }
-  throw mapped;
+  if (mapped) throw mapped;
+  return result;
 });
 
 export const router = t.router;

@@ -8,6 +8,16 @@ export interface WeChatHttpOptions {
   retries: number;
   /** First backoff delay; doubles each attempt, with jitter. */
   backoffMs?: number;
+  /** Told about every attempt (for metrics): which API, how long, and how it failed if it did. */
+  observe?: (attempt: WeChatAttempt) => void;
+}
+
+export interface WeChatAttempt {
+  /** The API's path, e.g. /sns/jscode2session (never the query: it carries the secret). */
+  endpoint: string;
+  durationMs: number;
+  /** undefined: success; a number: WeChat's errcode; else what went wrong on the way. */
+  failure?: number | 'network' | 'http_status' | 'not_json';
 }
 
 /** Transient: a timeout, a connection error, a 5xx, a body that is not JSON, or errcode -1. */
@@ -24,10 +34,15 @@ export async function requestWeChatJson<T extends object>(
   opts: WeChatHttpOptions,
 ): Promise<T> {
   const backoffMs = opts.backoffMs ?? 100;
+  const endpoint = new URL(url).pathname;
   for (let attempt = 0; ; attempt++) {
+    const started = performance.now();
     try {
-      return await attemptOnce<T>(url, init, opts.timeoutMs);
+      const result = await attemptOnce<T>(url, init, opts.timeoutMs);
+      opts.observe?.({ endpoint, durationMs: performance.now() - started });
+      return result;
     } catch (err) {
+      opts.observe?.({ endpoint, durationMs: performance.now() - started, failure: failureOf(err) });
       if (err instanceof WeChatApiError && attempt > 0) err.afterRetry = true;
       if (!(err instanceof TransientFailure)) throw err;
       if (attempt >= opts.retries) {
@@ -71,4 +86,13 @@ async function attemptOnce<T extends object>(url: string, init: { method: 'GET' 
     throw weChatErrorFor(errcode);
   }
   return body as T;
+}
+
+function failureOf(err: unknown): NonNullable<WeChatAttempt['failure']> {
+  if (err instanceof WeChatApiError) return err.errcode;
+  if (err instanceof TransientFailure) {
+    if (err.cause instanceof WeChatApiError) return err.cause.errcode;
+    return err.message === 'network' ? 'network' : err.message.startsWith('http') ? 'http_status' : 'not_json';
+  }
+  return 'http_status';
 }

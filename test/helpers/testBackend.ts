@@ -28,6 +28,8 @@ export interface TestBackend {
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Signs a token with the server's current key (for tests of expired or odd tokens). */
   signToken(payload: object, opts?: jwt.SignOptions): string;
+  /** Which of these values (tokens, codes ... that responses may carry) appear in a log line. */
+  loggedValues(values: string[]): string[];
   /** Secrets seen in any response body or log line so far (should stay empty). */
   leakedSecrets(): string[];
   logLines(): string[];
@@ -120,6 +122,7 @@ export async function startTestBackend(env: Record<string, string> = {}, opts: T
         audience: config.jwt.audience,
         ...opts,
       }),
+    loggedValues: (values) => values.filter((v) => logs.some((line) => line.includes(v))),
     leakedSecrets() {
       const leaks: string[] = [];
       for (const secret of secrets) {
