@@ -1,4 +1,5 @@
 import type { AppServices } from '../appServices';
+import type { Logger } from '../logger';
 
 /**
  * What every procedure sees. HTTP fills it from the request; scripts build it directly
@@ -12,6 +13,14 @@ export interface CreateContextOptions {
   appId?: string | undefined;
   clientIp?: string | undefined;
   userAgent?: string | undefined;
+  /** The request's logger (carries its request id); the services' logger otherwise. */
+  log?: Logger | undefined;
+  /**
+   * Admin rights, for the admin procedures (adminProcedure). Only in-process callers set it
+   * (scripts/admin.ts). HTTP never does: there is no admin credential for HTTP yet; a request would
+   * have to carry a valid one (e.g. an admin API key, checked in constant time) before it may.
+   */
+  admin?: boolean | undefined;
 }
 
 export function createContext(opts: CreateContextOptions) {
@@ -21,6 +30,8 @@ export function createContext(opts: CreateContextOptions) {
     appId: opts.appId,
     clientIp: opts.clientIp,
     userAgent: opts.userAgent,
+    admin: opts.admin === true,
+    log: opts.log ?? opts.services.logger,
   };
 }
 
