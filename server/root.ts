@@ -1,3 +1,4 @@
+import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { userRouter } from './routers/user';
 import { createCallerFactory, publicProcedure, router } from './trpc/init';
@@ -7,6 +8,8 @@ export const appRouter = router({
   ping: publicProcedure.query(() => 'pong' as const),
   auth: authRouter,
   user: userRouter,
+  /** Operators only: in process with `admin: true` in the context (scripts/admin.ts); never over HTTP. */
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,3 +5,4 @@ export * from './schemas/auth';
 export * from './schemas/wechatData';
 export * from './schemas/session';
 export * from './schemas/profile';
+export * from './schemas/admin';

@@ -45,6 +45,9 @@ export const ERROR_REASONS = {
   REFRESH_TOKEN_EXPIRED: 'UNAUTHORIZED',
   REFRESH_TOKEN_REUSED: 'UNAUTHORIZED', // an already rotated token: theft suspected, the whole session is revoked
 
+  // Operators
+  ADMIN_ONLY: 'FORBIDDEN', // an admin procedure called without admin rights (never granted over HTTP)
+
   // Abuse
   RATE_LIMITED: 'TOO_MANY_REQUESTS', // data.retryAfterS says when to try again
 
