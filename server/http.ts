@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppServices } from './appServices';
 import type { Logger } from './logger';
 import { registerAvatarRoutes } from './avatars/routes';
+import { registerRestRoutes } from './rest';
 import { AppError } from './errors';
 import { appRouter } from './root';
 import { createContext } from './trpc/context';
@@ -113,6 +114,7 @@ export function createHttpServer(services: AppServices): HttpServer {
 
   // POST /avatar (wx.uploadFile) and GET /avatars/:id, with multipart parsing in their own scope.
   registerAvatarRoutes(app, services);
+  registerRestRoutes(app, services);
 
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: { reason: 'NOT_FOUND', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
@@ -131,7 +133,8 @@ export function createHttpServer(services: AppServices): HttpServer {
           ? 'Internal server error'
           : error.message;
     if (!req.url.startsWith('/trpc/')) {
-      return reply.code(status).send({ error: { reason: code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : 'INVALID_INPUT', message } });
+      const reason = code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : code === 'INTERNAL_SERVER_ERROR' ? 'INTERNAL' : 'INVALID_INPUT';
+      return reply.code(status).send({ error: { reason, message } });
     }
     return reply.code(status).send(trpcErrorBody(req, code, message));
   });

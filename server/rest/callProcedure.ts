@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppServices } from '../appServices';
+import type { Logger } from '../logger';
+import { createCaller, createContext } from '../root';
+import { appIdOfRequest } from '../services/wechatApps';
+import type { PublicProcedurePath } from './routeTable';
+
+/**
+ * The procedures, called in process with the context tRPC's own adapter builds from a request
+ * (server/http.ts): same validation, errors, rate limits and logging as over /trpc.
+ */
+export function callerForRequest(services: AppServices, req: FastifyRequest) {
+  return createCaller(
+    createContext({
+      services,
+      authorization: req.headers.authorization,
+      appId: appIdOfRequest(req.headers as { 'x-wx-appid'?: string; referer?: string }),
+      clientIp: req.ip,
+      userAgent: req.headers['user-agent'],
+      log: req.log as Logger,
+    }),
+  );
+}
+
+type Caller = ReturnType<typeof callerForRequest>;
+
+/** Calls `auth.login` ... by its dotted path, with an input still to be validated by the procedure. */
+export function callByPath(caller: Caller, path: PublicProcedurePath, input: unknown): Promise<unknown> {
+  let target: unknown = caller;
+  for (const key of path.split('.')) target = (target as Record<string, unknown>)[key];
+  return (target as (input: unknown) => Promise<unknown>)(input);
+}

@@ -1,0 +1,72 @@
+import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import type { FastifyError, FastifyReply } from 'fastify';
+import { ERROR_REASONS, type AppErrorData, type ErrorReason } from '../../shared';
+import { AppError, isDatabaseUnavailable } from '../errors';
+import type { Logger } from '../logger';
+import { errorData, INTERNAL_MESSAGE, isJavaScriptError, toTRPCError, UNDECODABLE_MESSAGE } from '../trpc/errorShape';
+
+/** A failure as the REST routes answer it: the reason's HTTP status and the data a client may see. */
+export interface RestError {
+  status: number;
+  reason: ErrorReason;
+  message: string;
+  issues?: AppErrorData['issues'];
+  registrationTicket?: string;
+  retryAfterS?: number;
+}
+
+/** The HTTP status of a reason: the one of its tRPC code (shared/reasons.ts). */
+export function statusOfReason(reason: ErrorReason): number {
+  return getHTTPStatusCodeFromError(new TRPCError({ code: ERROR_REASONS[reason] }));
+}
+
+/** `Invalid input: code: Too small ...; iv: ...`: the issues in one readable line. */
+export function describeIssues(issues: NonNullable<AppErrorData['issues']>): string {
+  const parts = issues.slice(0, 5).map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  return `Invalid input: ${parts.join('; ')}`;
+}
+
+function restError(reason: ErrorReason, message: string, data: Omit<AppErrorData, 'reason'> = {}): RestError {
+  const error: RestError = { status: statusOfReason(reason), reason, message };
+  if (data.issues) error.issues = data.issues;
+  if (data.registrationTicket !== undefined) error.registrationTicket = data.registrationTicket;
+  if (data.retryAfterS !== undefined) error.retryAfterS = data.retryAfterS;
+  return error;
+}
+
+/**
+ * What a procedure call threw, as the REST answer: the same reason, message and data tRPC's error
+ * formatter gives (server/trpc/init.ts). Anything unexpected is INTERNAL with a generic message;
+ * never a stack.
+ */
+export function toRestError(err: unknown, log: Logger): RestError {
+  if (err instanceof TRPCError) {
+    const mapped = toTRPCError(err);
+    const { reason, ...data } = errorData(mapped);
+    if (reason === 'INTERNAL') return restError('INTERNAL', INTERNAL_MESSAGE);
+    if (reason === 'INVALID_INPUT' && data.issues) return restError(reason, describeIssues(data.issues), data);
+    if (reason === 'INVALID_INPUT' && isJavaScriptError(mapped.cause)) return restError(reason, UNDECODABLE_MESSAGE);
+    return restError(reason, mapped.message, data);
+  }
+  if (err instanceof AppError) return restError(err.reason, err.message, err.details);
+  if (isDatabaseUnavailable(err)) return restError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; try again shortly');
+  log.error({ err }, 'REST request failed unexpectedly');
+  return restError('INTERNAL', INTERNAL_MESSAGE);
+}
+
+/** Fastify's own refusals (bad JSON, a body over the limit, an unsupported content type) as a RestError. */
+export function frameworkRestError(error: FastifyError, bodyLimitBytes: number, log: Logger): RestError {
+  if (error instanceof AppError || error instanceof TRPCError) return toRestError(error, log);
+  const status = error.statusCode ?? 500;
+  if (status === 413) return restError('PAYLOAD_TOO_LARGE', `Request body is larger than ${bodyLimitBytes} bytes`);
+  if (status >= 400 && status < 500) return restError('INVALID_INPUT', error.message);
+  return toRestError(error, log);
+}
+
+/** `{ error: { reason, message, issues?, registrationTicket?, retryAfterS? } }`, with Retry-After when there is one. */
+export function sendRestError(reply: FastifyReply, error: RestError) {
+  const { status, ...body } = error;
+  if (error.retryAfterS !== undefined) reply.header('retry-after', String(error.retryAfterS));
+  return reply.code(status).send({ error: body });
+}
