@@ -82,6 +82,7 @@ func run(dir string, port int, watchStdin bool) error {
 		_ = f.Run(ctx)
 		close(done)
 	}()
+	go keepIDIndexes(ctx, abs)
 
 	if err := waitForPort(addr, 10*time.Second); err != nil {
 		return err

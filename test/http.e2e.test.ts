@@ -63,7 +63,7 @@ describe('healthz while the database is gone', () => {
       const res = await t.fetch('/healthz');
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({ status: 'unavailable', database: 'down' });
-      const login = await t.fetch('/trpc/auth.me', { headers: { authorization: `Bearer ${t.backend.services.tokens.issue({ userId: '0123456789abcdef01234567', sessionId: 'gone', appId: 'wx0' }).accessToken}` } });
+      const login = await t.fetch('/trpc/auth.me', { headers: { authorization: `Bearer ${t.backend.services.tokens.issue({ userId: '0123456789abcdef01234567', sessionId: 'gone', appId: 'wx0', openId: 'o_gone' }).accessToken}` } });
       expect(login.status).toBe(503);
       expect(await login.text()).toContain('SERVICE_UNAVAILABLE');
     } finally {

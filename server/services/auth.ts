@@ -49,19 +49,24 @@ function verifyUserData(deps: AuthDeps, input: UserDataInput, session: AppSessio
 /** A new session for this user in this app: the access token names it, the refresh token continues it. */
 async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, client: ClientInfo) {
   await recordIdentity(deps, session, user._id);
-  const started = await startSession(deps.sessions, user._id, session.appId, client);
+  const started = await startSession(deps.sessions, { userId: user._id, appId: session.appId, openId: session.openId }, client);
   deps.principals.invalidateUser(String(user._id)); // the profile or status just changed here
   return {
-    ...deps.tokens.issue({ userId: String(user._id), sessionId: started.sessionId, appId: session.appId }),
+    ...deps.tokens.issue({ userId: String(user._id), sessionId: started.sessionId, appId: session.appId, openId: session.openId }),
     refreshToken: started.refreshToken,
     refreshExpiresIn: started.refreshExpiresIn,
     user: toUserOutput(user, session.openId),
   };
 }
 
-/** Updates an active user; null when the user is banned or gone. */
-function updateActiveUser(deps: AuthDeps, userId: unknown, $set: object) {
-  return deps.db.User.findOneAndUpdate({ _id: userId, status: 'active' }, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
+/**
+ * Updates an active user; null when the user is banned or gone. Both steps filter by _id alone:
+ * the lookup every database (the embedded one included) answers from an index.
+ */
+async function updateActiveUser(deps: AuthDeps, userId: unknown, $set: object) {
+  const current = await deps.db.User.findById(userId, { status: 1 }).lean();
+  if (current?.status !== 'active') return null;
+  return deps.db.User.findByIdAndUpdate(userId, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
 }
 
 /**
@@ -159,7 +164,7 @@ export async function refresh(deps: AuthDeps, refreshToken: string, client: Clie
     throw user ? banned() : new AppError('USER_NOT_FOUND', 'This account no longer exists');
   }
   return {
-    ...deps.tokens.issue({ userId: next.userId, sessionId: next.sessionId, appId: next.appId }),
+    ...deps.tokens.issue({ userId: next.userId, sessionId: next.sessionId, appId: next.appId, openId: next.openId }),
     refreshToken: next.refreshToken,
     refreshExpiresIn: next.refreshExpiresIn,
   };

@@ -38,14 +38,13 @@ export async function recordIdentity(
   return identity!.userId;
 }
 
-/** The identity of a user in an app: its openid and its latest session_key (opened). */
+/** A user's identity in an app (by its _id): its openid and its latest session_key (opened). */
 export async function identityOf(
   deps: { db: Database; box: SecretBox },
-  userId: string,
-  appId: string,
+  who: { userId: string; appId: string; openId: string },
 ): Promise<{ openId: string; sessionKey: string | null } | null> {
-  const identity = await deps.db.Identity.findOne({ userId, appId }).lean();
-  if (!identity) return null;
+  const identity = await deps.db.Identity.findById(identityId(who.appId, who.openId)).lean();
+  if (!identity || String(identity.userId) !== who.userId) return null;
   let sessionKey: string | null = null;
   try {
     sessionKey = identity.sessionKeyEnc ? deps.box.open(identity.sessionKeyEnc) : null;

@@ -30,7 +30,7 @@ async function phoneFromCode(deps: PlatformDeps, actor: Actor, code: string): Pr
  * wx.login again (SESSION_KEY_STALE) or whether the data itself is bad.
  */
 async function phoneFromEncryptedData(deps: PlatformDeps, actor: Actor, encryptedData: string, iv: string): Promise<Phone> {
-  const identity = await identityOf(deps, actor.userId, actor.appId);
+  const identity = await identityOf(deps, actor);
   if (!identity?.sessionKey) throw staleKey();
   let data: Record<string, unknown>;
   try {
@@ -78,6 +78,6 @@ export async function bindPhone(deps: PlatformDeps, actor: Actor, input: BindPho
     await deps.db.PhoneBinding.deleteOne({ _id: bindingKey(before.phone), userId: actor.userId });
   }
   deps.principals.invalidateUser(actor.userId);
-  const identity = await identityOf(deps, actor.userId, actor.appId);
+  const identity = await identityOf(deps, actor);
   return toUserOutput(user, identity?.openId ?? user.openId);
 }

@@ -21,4 +21,5 @@ export interface PlatformDeps {
 export interface Actor {
   userId: string;
   appId: string;
+  openId: string;
 }

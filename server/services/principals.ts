@@ -24,7 +24,6 @@ export interface PrincipalCache {
 
 interface Entry {
   user: StoredUser | null;
-  openId: string | null;
   sessionLive: boolean;
   at: number;
 }
@@ -36,12 +35,11 @@ export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps
   const keyOf = (c: AccessTokenClaims) => `${c.userId}:${c.sessionId}`;
 
   async function load(claims: AccessTokenClaims): Promise<Entry> {
-    const [user, identity, sessionLive] = await Promise.all([
+    const [user, sessionLive] = await Promise.all([
       deps.db.User.findById(claims.userId).lean<StoredUser>(),
-      deps.db.Identity.findOne({ userId: claims.userId, appId: claims.appId }, { openId: 1 }).lean(),
       isSessionLive(deps.sessions, claims.sessionId),
     ]);
-    return { user, openId: identity?.openId ?? null, sessionLive, at: deps.now().getTime() };
+    return { user, sessionLive, at: deps.now().getTime() };
   }
 
   return {
@@ -59,7 +57,7 @@ export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps
       if (!entry.user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
       if (entry.user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
       if (!entry.sessionLive) throw new AppError('SESSION_REVOKED', 'This session has ended; log in again');
-      return { user: entry.user, openId: entry.openId ?? entry.user.openId };
+      return { user: entry.user, openId: claims.openId };
     },
     invalidateUser(userId) {
       for (const key of entries.keys()) if (key.startsWith(`${userId}:`)) entries.delete(key);

@@ -7,7 +7,7 @@ import type { Actor, PlatformDeps } from './platform';
  * holds. When it is not, the app must call wx.login (and log in) before it sends encrypted data.
  */
 export async function checkStoredSessionKey(deps: PlatformDeps, actor: Actor): Promise<{ valid: boolean }> {
-  const identity = await identityOf(deps, actor.userId, actor.appId);
+  const identity = await identityOf(deps, actor);
   if (!identity?.sessionKey) return { valid: false };
   const app = deps.apps.resolve(actor.appId);
   const valid = await deps.accessTokens.withToken(actor.appId, (token) =>

@@ -28,6 +28,7 @@ export interface ClientInfo {
 export interface IssuedRefreshToken {
   sessionId: string;
   appId: string;
+  openId: string;
   refreshToken: string;
   refreshExpiresIn: number;
 }
@@ -38,7 +39,7 @@ const clip = (value: string | undefined, max: number) => (value ? value.slice(0,
 
 async function insertToken(
   deps: SessionDeps,
-  fields: { userId: Types.ObjectId | string; appId: string; familyId: string; familyCreatedAt: Date; client: ClientInfo },
+  fields: { userId: Types.ObjectId | string; appId: string; openId: string; familyId: string; familyCreatedAt: Date; client: ClientInfo },
 ): Promise<IssuedRefreshToken> {
   const now = deps.now();
   const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, fields.familyCreatedAt.getTime() + deps.maxAgeS * 1000));
@@ -48,6 +49,7 @@ async function insertToken(
     familyId: fields.familyId,
     userId: fields.userId,
     appId: fields.appId,
+    openId: fields.openId,
     familyCreatedAt: fields.familyCreatedAt,
     lastUsedAt: now,
     expiresAt,
@@ -57,14 +59,19 @@ async function insertToken(
   return {
     sessionId: fields.familyId,
     appId: fields.appId,
+    openId: fields.openId,
     refreshToken,
     refreshExpiresIn: Math.max(1, Math.floor((expiresAt.getTime() - now.getTime()) / 1000)),
   };
 }
 
 /** A login or registration starts a session. */
-export function startSession(deps: SessionDeps, userId: Types.ObjectId | string, appId: string, client: ClientInfo): Promise<IssuedRefreshToken> {
-  return insertToken(deps, { userId, appId, familyId: randomBytes(16).toString('base64url'), familyCreatedAt: deps.now(), client });
+export function startSession(
+  deps: SessionDeps,
+  who: { userId: Types.ObjectId | string; appId: string; openId: string },
+  client: ClientInfo,
+): Promise<IssuedRefreshToken> {
+  return insertToken(deps, { ...who, familyId: randomBytes(16).toString('base64url'), familyCreatedAt: deps.now(), client });
 }
 
 /**
@@ -96,7 +103,7 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
     throw new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or its session has ended; log in again');
   }
 
-  const next = await insertToken(deps, { userId: used.userId, appId: used.appId, familyId: used.familyId, familyCreatedAt: used.familyCreatedAt, client });
+  const next = await insertToken(deps, { userId: used.userId, appId: used.appId, openId: used.openId, familyId: used.familyId, familyCreatedAt: used.familyCreatedAt, client });
   // A concurrent reuse may have revoked the family before our new token existed: it marks the
   // family first, so looking for the mark after our insert cannot miss it.
   if (await deps.db.Claim.exists({ _id: familyRevokedMark(used.familyId) })) {

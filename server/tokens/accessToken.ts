@@ -21,6 +21,8 @@ export interface AccessTokenClaims {
   sessionId: string;
   /** The mini program the session belongs to. */
   appId: string;
+  /** The user's openid in that app (not a secret; saves a lookup on every verified call). */
+  openId: string;
 }
 
 export interface AccessTokens {
@@ -45,8 +47,8 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
   const byKid = new Map(cfg.keys.map((k) => [k.kid, k]));
 
   return {
-    issue({ userId, sessionId, appId }) {
-      const accessToken = jwt.sign({ sid: sessionId, app: appId }, signer.signKey!, {
+    issue({ userId, sessionId, appId, openId }) {
+      const accessToken = jwt.sign({ sid: sessionId, app: appId, oid: openId }, signer.signKey!, {
         algorithm: signer.alg,
         keyid: signer.kid,
         subject: userId,
@@ -78,7 +80,8 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
       if (typeof payload === 'string' || typeof payload.sub !== 'string' || !OBJECT_ID.test(payload.sub)) throw invalid('bad subject');
       if (typeof payload.sid !== 'string' || payload.sid.length === 0 || payload.sid.length > 64) throw invalid('no session');
       if (typeof payload.app !== 'string' || payload.app.length === 0 || payload.app.length > 64) throw invalid('no app');
-      return { userId: payload.sub, sessionId: payload.sid, appId: payload.app };
+      if (typeof payload.oid !== 'string' || payload.oid.length === 0 || payload.oid.length > 128) throw invalid('no openid');
+      return { userId: payload.sub, sessionId: payload.sid, appId: payload.app, openId: payload.oid };
     },
 
     jwks: () => ({ keys: cfg.keys.flatMap((k) => (k.publicJwk ? [k.publicJwk] : [])) }),

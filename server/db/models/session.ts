@@ -13,6 +13,7 @@ const sessionSchema = new Schema(
     userId: { type: Types.ObjectId, required: true, index: true },
     /** The mini program the session was opened from; its access tokens carry it. */
     appId: { type: String, required: true },
+    openId: { type: String, required: true },
     /** When the family (the login) started; bounds how long rotation can extend it. */
     familyCreatedAt: { type: Date, required: true },
     lastUsedAt: { type: Date, required: true },
