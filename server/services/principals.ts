@@ -31,8 +31,20 @@ interface Entry {
 const MAX_ENTRIES = 50_000;
 
 export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps; ttlMs: number; now: () => Date }): PrincipalCache {
-  const entries = new Map<string, Entry>();
+  const entries = new Map<string, Entry & { userGen: number; sessionGen: number }>();
+  // Invalidation bumps a generation instead of scanning the entries: O(1) on every login.
+  const userGen = new Map<string, number>();
+  const sessionGen = new Map<string, number>();
   const keyOf = (c: AccessTokenClaims) => `${c.userId}:${c.sessionId}`;
+  const bump = (gens: Map<string, number>, id: string) => {
+    if (gens.size >= MAX_ENTRIES) forgetAll();
+    gens.set(id, (gens.get(id) ?? 0) + 1);
+  };
+  function forgetAll() {
+    entries.clear();
+    userGen.clear();
+    sessionGen.clear();
+  }
 
   async function load(claims: AccessTokenClaims): Promise<Entry> {
     const [user, sessionLive] = await Promise.all([
@@ -45,25 +57,25 @@ export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps
   return {
     async resolve(claims) {
       const key = keyOf(claims);
-      let entry = entries.get(key);
-      if (!entry || deps.now().getTime() - entry.at >= deps.ttlMs) {
-        entry = await load(claims);
-        if (deps.ttlMs > 0) {
-          entries.delete(key); // re-insert: Map order is our eviction order
-          entries.set(key, entry);
-          if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
-        }
+      const gens = { userGen: userGen.get(claims.userId) ?? 0, sessionGen: sessionGen.get(claims.sessionId) ?? 0 };
+      const cached = entries.get(key);
+      const fresh =
+        cached !== undefined &&
+        deps.now().getTime() - cached.at < deps.ttlMs &&
+        cached.userGen === gens.userGen &&
+        cached.sessionGen === gens.sessionGen;
+      const entry: Entry = fresh ? cached : await load(claims);
+      if (!fresh && deps.ttlMs > 0) {
+        entries.delete(key); // re-insert: Map order is our eviction order
+        entries.set(key, { ...entry, ...gens });
+        if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
       }
       if (!entry.user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
       if (entry.user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
       if (!entry.sessionLive) throw new AppError('SESSION_REVOKED', 'This session has ended; log in again');
       return { user: entry.user, openId: claims.openId };
     },
-    invalidateUser(userId) {
-      for (const key of entries.keys()) if (key.startsWith(`${userId}:`)) entries.delete(key);
-    },
-    invalidateSession(sessionId) {
-      for (const key of entries.keys()) if (key.endsWith(`:${sessionId}`)) entries.delete(key);
-    },
+    invalidateUser: (userId) => bump(userGen, userId),
+    invalidateSession: (sessionId) => bump(sessionGen, sessionId),
   };
 }
