@@ -3,13 +3,11 @@ import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { TRPCError, getTRPCErrorShape, transformTRPCResponse, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { randomUUID } from 'node:crypto';
 import type { AppServices } from './appServices';
-import type { Logger } from './logger';
 import { registerAvatarRoutes } from './avatars/routes';
 import { registerRestRoutes } from './rest';
 import { AppError } from './errors';
 import { appRouter } from './root';
-import { createContext } from './trpc/context';
-import { appIdOfRequest } from './services/wechatApps';
+import { contextFromRequest } from './trpc/requestContext';
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -70,15 +68,7 @@ export function createHttpServer(services: AppServices): HttpServer {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req }: { req: FastifyRequest }) =>
-        createContext({
-          services,
-          authorization: req.headers.authorization,
-          appId: appIdOfRequest(req.headers as { 'x-wx-appid'?: string; referer?: string }),
-          clientIp: req.ip,
-          userAgent: req.headers['user-agent'],
-          log: req.log as Logger,
-        }),
+      createContext: ({ req }: { req: FastifyRequest }) => contextFromRequest(services, req),
       // RATE_LIMITED answers say when to come back, in the standard header too.
       responseMeta({ errors }: { errors: TRPCError[] }) {
         const retryAfterS = errors.map((e) => (e.cause instanceof AppError ? e.cause.details.retryAfterS : undefined)).find((s) => s !== undefined);

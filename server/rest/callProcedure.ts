@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppServices } from '../appServices';
-import type { Logger } from '../logger';
-import { createCaller, createContext } from '../root';
-import { appIdOfRequest } from '../services/wechatApps';
+import { createCaller } from '../root';
+import { contextFromRequest } from '../trpc/requestContext';
 import type { PublicProcedurePath } from './routeTable';
 
 /**
@@ -10,16 +9,7 @@ import type { PublicProcedurePath } from './routeTable';
  * (server/http.ts): same validation, errors, rate limits and logging as over /trpc.
  */
 export function callerForRequest(services: AppServices, req: FastifyRequest) {
-  return createCaller(
-    createContext({
-      services,
-      authorization: req.headers.authorization,
-      appId: appIdOfRequest(req.headers as { 'x-wx-appid'?: string; referer?: string }),
-      clientIp: req.ip,
-      userAgent: req.headers['user-agent'],
-      log: req.log as Logger,
-    }),
-  );
+  return createCaller(contextFromRequest(services, req));
 }
 
 type Caller = ReturnType<typeof callerForRequest>;
