@@ -54,18 +54,7 @@ export async function ensureDevdbBuilt(log: (line: string) => void = () => {}): 
   return DEVDB_BINARY;
 }
 
-function firstLine(err: unknown): string {
+export function firstLine(err: unknown): string {
   const text = (err as { stderr?: string }).stderr || (err as Error).message || String(err);
   return text.trim().split('\n')[0] ?? '';
-}
-
-// `npm run devdb:build`
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  ensureDevdbBuilt((l) => console.log(l)).then(
-    (p) => console.log(`devdb ready: ${p}`),
-    (err) => {
-      console.error(`devdb build failed: ${firstLine(err)}`);
-      process.exit(1);
-    },
-  );
 }

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -14,8 +14,8 @@ export interface SigningKey {
   kid: string;
   alg: SigningAlgorithm;
   /** Absent for a verify-only key (an old public key, or another issuer's). */
-  signKey?: string | KeyObject;
-  verifyKey: string | KeyObject;
+  signKey?: KeyObject;
+  verifyKey: KeyObject;
   /** The public JWK, for asymmetric keys. */
   publicJwk?: Record<string, unknown>;
 }
@@ -42,7 +42,7 @@ export function kidOfSecret(secret: string): string {
 
 export function signingKeysFrom(keys: JwtKeysConfig): SigningKey[] {
   return keys.map((k) => {
-    if (k.alg === 'HS256') return { kid: k.kid, alg: k.alg, signKey: k.secret, verifyKey: k.secret };
+    if (k.alg === 'HS256') return hmacKey(k.kid, k.secret);
     const privateKey = k.privateKey ? createPrivateKey(k.privateKey) : undefined;
     const publicKey = k.publicKey ? createPublicKey(k.publicKey) : privateKey ? createPublicKey(privateKey) : undefined;
     if (!publicKey) throw new Error(`JWT key ${k.kid} needs a privateKey or a publicKey`);
@@ -59,5 +59,14 @@ export function signingKeysFrom(keys: JwtKeysConfig): SigningKey[] {
 /** Development without configured keys: one random HS256 key, gone with the process. */
 export function ephemeralSigningKeys(): SigningKey[] {
   const secret = randomBytes(48).toString('base64url');
-  return [{ kid: kidOfSecret(secret), alg: 'HS256', signKey: secret, verifyKey: secret }];
+  return [hmacKey(kidOfSecret(secret), secret)];
+}
+
+/**
+ * A KeyObject made once: jsonwebtoken handed a string secret rebuilds (and type-probes) a key on
+ * every sign and verify, which cost ~440 µs per verified request instead of ~9 µs.
+ */
+function hmacKey(kid: string, secret: string): SigningKey {
+  const key = createSecretKey(Buffer.from(secret, 'utf8'));
+  return { kid, alg: 'HS256', signKey: key, verifyKey: key };
 }

@@ -80,7 +80,7 @@ export async function startTestBackend(env: Record<string, string> = {}, opts: T
   const responses: string[] = [];
   const signer = config.jwt.keys[0]!;
   const secrets = new Set<string>([...backend.wechatApps.map((a) => a.appSecret), config.dataEncryptionKey.toString('base64')]);
-  if (typeof signer.signKey === 'string') secrets.add(signer.signKey);
+  if (signer.signKey?.type === 'secret') secrets.add(signer.signKey.export().toString('utf8'));
 
   const recordingFetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const res = await fetch(input, init);
