@@ -1,0 +1,36 @@
+/** What a bench run does, from the environment; every scenario uses the same load settings. */
+export interface BenchSettings {
+  /** Measured seconds per scenario (BENCH_SECONDS, default 10). */
+  seconds: number;
+  /** Unmeasured seconds before each scenario (BENCH_WARMUP_SECONDS, default 2). */
+  warmupSeconds: number;
+  /** Concurrent keep-alive connections of the load generator (BENCH_CONNECTIONS, default 32). */
+  connections: number;
+  /** Users stored for the small returning-user login (BENCH_BASE_USERS, default 1000). */
+  baseUsers: number;
+  /** Users stored for the large one (BENCH_SCALE_USERS, default 100000). */
+  scaleUsers: number;
+  /** How many of the stored users the login scenarios log in, round robin (BENCH_HOT_USERS, default 1000). */
+  hotUsers: number;
+}
+
+function positiveInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`${name} must be a whole number ≥ ${min}, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+export function loadSettings(): BenchSettings {
+  const baseUsers = positiveInt('BENCH_BASE_USERS', 1000);
+  const settings: BenchSettings = {
+    seconds: positiveInt('BENCH_SECONDS', 10),
+    warmupSeconds: positiveInt('BENCH_WARMUP_SECONDS', 2, 0),
+    connections: positiveInt('BENCH_CONNECTIONS', 32),
+    baseUsers,
+    scaleUsers: positiveInt('BENCH_SCALE_USERS', 100_000),
+    hotUsers: Math.min(positiveInt('BENCH_HOT_USERS', 1000), baseUsers),
+  };
+  if (settings.scaleUsers < settings.baseUsers) throw new Error('BENCH_SCALE_USERS must be at least BENCH_BASE_USERS');
+  return settings;
+}
