@@ -46,9 +46,12 @@ function verifyUserData(deps: AuthDeps, input: UserDataInput, session: AppSessio
   });
 }
 
-/** A new session for this user in this app: the access token names it, the refresh token continues it. */
-async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, client: ClientInfo) {
-  await recordIdentity(deps, session, user._id);
+/**
+ * A new session for this user in this app: the access token names it, the refresh token continues
+ * it. The identity (with the fresh session_key) is recorded unless the caller already did.
+ */
+async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, client: ClientInfo, identityRecorded = false) {
+  if (!identityRecorded) await recordIdentity(deps, session, user._id);
   const started = await startSession(deps.sessions, { userId: user._id, appId: session.appId, openId: session.openId }, client);
   deps.principals.invalidateUser(String(user._id)); // the profile or status just changed here
   return {
@@ -63,10 +66,12 @@ async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, cli
  * Updates an active user; null when the user is banned or gone. Both steps filter by _id alone:
  * the lookup every database (the embedded one included) answers from an index.
  */
-async function updateActiveUser(deps: AuthDeps, userId: unknown, $set: object) {
+async function updateActiveUser(deps: AuthDeps, userId: unknown, $set: object): Promise<StoredUser | 'banned' | 'gone'> {
   const current = await deps.db.User.findById(userId, { status: 1 }).lean();
-  if (current?.status !== 'active') return null;
-  return deps.db.User.findByIdAndUpdate(userId, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
+  if (!current) return 'gone';
+  if (current.status !== 'active') return 'banned';
+  const user = await deps.db.User.findByIdAndUpdate(userId, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
+  return user ?? 'gone';
 }
 
 /**
@@ -76,11 +81,12 @@ async function updateActiveUser(deps: AuthDeps, userId: unknown, $set: object) {
 async function findUserId(deps: AuthDeps, session: AppSession): Promise<unknown> {
   const identity = await deps.db.Identity.findById(identityId(session.appId, session.openId), { userId: 1 }).lean();
   if (identity) return identity.userId;
-  if (session.unionId) {
-    const linked = await deps.db.User.findOne({ unionId: session.unionId }, { _id: 1 }).lean();
-    if (linked) return linked._id;
-  }
-  return null;
+  return session.unionId ? userIdByUnionId(deps, session.unionId) : null;
+}
+
+async function userIdByUnionId(deps: AuthDeps, unionId: string): Promise<unknown> {
+  const linked = await deps.db.User.findOne({ unionId }, { _id: 1 }).lean();
+  return linked?._id ?? null;
 }
 
 /**
@@ -92,11 +98,14 @@ export async function login(deps: AuthDeps, input: LoginInput, appId: string | u
   const profile = verifyUserData(deps, input, session);
   const $set = { ...profileUpdate(profile, undefined), lastLoginAt: deps.now(), ...(session.unionId ? { unionId: session.unionId } : {}) };
 
-  const userId = await findUserId(deps, session);
-  if (userId) {
-    const user = await updateActiveUser(deps, userId, $set);
-    if (user) return { ...(await signIn(deps, user, session, client)), isNewUser: false };
-    if (await deps.db.User.exists({ _id: userId })) throw banned();
+  // A returning user: their identity in this app, updated with the fresh session_key in the same
+  // round trip that finds it (every database op counts on the login path).
+  const known = await recordIdentity(deps, session, null);
+  const linked = known ?? (session.unionId ? await userIdByUnionId(deps, session.unionId) : null);
+  if (linked) {
+    const user = await updateActiveUser(deps, linked, $set);
+    if (user === 'banned') throw banned();
+    if (user !== 'gone') return { ...(await signIn(deps, user, session, client, known !== null)), isNewUser: false };
     // An identity whose user was deleted: the person starts over.
     await deps.db.Identity.deleteOne({ _id: identityId(session.appId, session.openId) });
   }

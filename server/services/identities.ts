@@ -6,36 +6,38 @@ import type { SecretBox } from '../secrets/secretBox';
 import type { AppSession } from './wechatApps';
 
 /**
- * Records a login of this user in this app: creates the identity the first time, and keeps the
- * fresh session_key (sealed) for later decryption and session checks. Returns the user it
- * belongs to (an existing identity keeps its user).
+ * Records a login of this user in this app: keeps the fresh session_key (sealed) for later
+ * decryption and session checks. With a `userId`, the identity is created the first time; with
+ * null, only an existing identity is updated. Returns the user the identity belongs to (an
+ * existing identity keeps its user), or null when there was none to update.
  */
 export async function recordIdentity(
   deps: { db: Database; box: SecretBox; now: () => Date },
   session: AppSession,
-  userId: Types.ObjectId | string,
-): Promise<Types.ObjectId> {
+  userId: Types.ObjectId | string | null,
+): Promise<Types.ObjectId | null> {
   const now = deps.now();
-  const upsert = () => deps.db.Identity.findOneAndUpdate(
-    { _id: identityId(session.appId, session.openId) },
-    {
-      $set: {
-        sessionKeyEnc: deps.box.seal(session.sessionKey),
-        sessionKeyUpdatedAt: now,
-        lastLoginAt: now,
-        ...(session.unionId ? { unionId: session.unionId } : {}),
+  const write = () =>
+    deps.db.Identity.findOneAndUpdate(
+      { _id: identityId(session.appId, session.openId) },
+      {
+        $set: {
+          sessionKeyEnc: deps.box.seal(session.sessionKey),
+          sessionKeyUpdatedAt: now,
+          lastLoginAt: now,
+          ...(session.unionId ? { unionId: session.unionId } : {}),
+        },
+        ...(userId ? { $setOnInsert: { appId: session.appId, openId: session.openId, userId } } : {}),
       },
-      $setOnInsert: { appId: session.appId, openId: session.openId, userId },
-    },
-    { upsert: true, returnDocument: 'after' },
-  ).lean();
+      { upsert: userId !== null, returnDocument: 'after' },
+    ).lean();
   // Two first logins of one identity at once: one upsert inserts, the other may hit the unique
   // _id; by then the document exists and a second try updates it.
-  const identity = await upsert().catch((err: unknown) => {
-    if (isDuplicateKey(err)) return upsert();
+  const identity = await write().catch((err: unknown) => {
+    if (isDuplicateKey(err)) return write();
     throw err;
   });
-  return identity!.userId;
+  return identity?.userId ?? null;
 }
 
 /** A user's identity in an app (by its _id): its openid and its latest session_key (opened). */
