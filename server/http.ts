@@ -43,7 +43,7 @@ export function createHttpServer(services: AppServices): HttpServer {
     forceCloseConnections: 'idle',
     // A batch names every procedure in the path (`/trpc/a,b,c`); Fastify's default of 100 characters
     // would turn a batch of more than a dozen calls into a 404.
-    maxParamLength: 5000,
+    routerOptions: { maxParamLength: 5000 },
     // Requests Fastify refuses before routing (a malformed URL, a path over maxParamLength) and
     // that Node refuses before Fastify (headers over 16 KB) still get a JSON body with a reason.
     frameworkErrors: (error, _req, reply) => {
