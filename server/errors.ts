@@ -25,12 +25,39 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
   'MongoPoolClearedError',
 ]);
 
+/**
+ * Server-side codes that mean "this node cannot serve right now" (shutting down, stepping down,
+ * unreachable): the driver's retryable codes less ExceededTimeLimit, which is about the query.
+ * The driver retries once on them; what still fails after that is an outage, not a bug.
+ */
+const UNAVAILABLE_SERVER_CODES = new Set([
+  6, // HostUnreachable
+  7, // HostNotFound
+  89, // NetworkTimeout
+  91, // ShutdownInProgress
+  134, // ReadConcernMajorityNotAvailableYet
+  189, // PrimarySteppedDown
+  9001, // SocketException
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+]);
+
 /** True for the driver's errors that mean "the database cannot be reached right now". */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (UNAVAILABLE_ERROR_NAMES.has(e.name)) return true;
     // mongoose with bufferCommands off, on a closed or never-opened connection
     if (e.name === 'MongooseError' && /not connected|connection .*closed|Client must be connected/i.test(e.message)) return true;
+    if (e.name === 'MongoServerError') {
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'number' && UNAVAILABLE_SERVER_CODES.has(code)) return true;
+      // The embedded database (FerretDB) stopping: the queries it cancels fail with InternalError
+      // "... context canceled" where MongoDB would say InterruptedAtShutdown.
+      if (code === 1 && /\bcontext canceled\b/.test(e.message)) return true;
+    }
   }
   return false;
 }
