@@ -1,3 +1,4 @@
+import { stopChild } from '../../server/stopChild';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -61,7 +62,7 @@ export function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
         recentOutput: () => [...lines],
         linesPrinted: () => printed,
         exited: () => exit,
-        stop: () => stopChild(child),
+        stop: () => stopServerChild(child),
       });
     };
     createInterface({ input: child.stdout! }).on('line', onLine);
@@ -72,14 +73,4 @@ export function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
 }
 
 /** SIGTERM, then SIGKILL after 12 s (the server gives itself 10 s to shut down). */
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
+const stopServerChild = (child: ChildProcess) => stopChild(child, 12_000);

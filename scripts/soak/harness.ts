@@ -1,3 +1,4 @@
+import { stopChild } from '../../server/stopChild';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
@@ -164,7 +165,7 @@ export async function startServerChild(env: Record<string, string>, cwd: string,
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);
   cleanup.push('stop the server', async () => {
-    await stopChild(child);
+    await stopServerChild(child);
     process.off('exit', killOnExit);
   });
 
@@ -210,7 +211,7 @@ export async function startServerChild(env: Record<string, string>, cwd: string,
     errorLines: () => logs.filter((l) => l.level >= 50),
     exited: () => child.exitCode !== null || child.signalCode !== null,
     forceGc: () => forceGc(child),
-    stop: () => stopChild(child),
+    stop: () => stopServerChild(child),
   };
 }
 
@@ -247,17 +248,7 @@ export function describeLogLine(line: LogLine): string {
 }
 
 /** SIGTERM (the server's graceful shutdown), SIGKILL after 15 s. */
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
+const stopServerChild = (child: ChildProcess) => stopChild(child, 15_000);
 
 /** VmRSS of a process in KiB (undefined once it is gone or where /proc is missing). */
 export function rssKiB(pid: number): number | undefined {

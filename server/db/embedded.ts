@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ensureDevdbBuilt, goAvailable } from '../../devdb/ensureBuilt';
+import { stopChild } from '../stopChild';
 
 /**
  * The embedded MongoDB-compatible database used when MONGODB_URI is unset: FerretDB v1 on SQLite
@@ -62,21 +63,10 @@ async function startDevdb(binary: string, opts: EmbeddedOptions): Promise<Embedd
   return {
     uri,
     description: `embedded FerretDB v1 (SQLite in ${opts.dir}) at ${uri}, because MONGODB_URI is unset`,
-    stop: () => stopChild(child),
+    stop: () => stopChild(child, 5000),
   };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 async function startMemoryServer(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const specifier = 'mongodb-memory-server-core';
