@@ -1,14 +1,13 @@
 import multipart from '@fastify/multipart';
-import { TRPCError } from '@trpc/server';
-import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_REASONS, type ErrorReason } from '../../shared';
+import type { ErrorReason } from '../../shared';
 import type { AppServices } from '../appServices';
 import { AppError, isDatabaseUnavailable } from '../errors';
 import { authenticate } from '../services/authenticate';
 import { toUserOutput, type StoredUser } from '../services/users';
 import { avatarIdFromUrl, deleteAvatar, openAvatar, saveAvatar } from './avatarStore';
 import { detectImageType } from './imageType';
+import { sendRestError, statusOfReason } from '../rest/restErrors';
 
 const DEFAULT_AVATAR_MAX_BYTES = 1_048_576;
 
@@ -18,11 +17,9 @@ interface AvatarConfig {
   publicBaseUrl?: string;
 }
 
-/** The plain JSON error of non-tRPC routes, with the HTTP status of the reason's tRPC code. */
+/** The plain JSON error of non-tRPC routes (the REST routes' shape), with the reason's HTTP status. */
 function sendError(reply: FastifyReply, reason: ErrorReason, message: string, retryAfterS?: number) {
-  const status = getHTTPStatusCodeFromError(new TRPCError({ code: ERROR_REASONS[reason], message }));
-  if (retryAfterS !== undefined) reply.header('retry-after', String(retryAfterS));
-  return reply.code(status).send({ error: { reason, message } });
+  return sendRestError(reply, { status: statusOfReason(reason), reason, message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) });
 }
 
 /** Fastify's and @fastify/multipart's own errors, as a reason. */

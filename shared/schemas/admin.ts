@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { userStatus } from './user';
+import { userOutput, userStatus } from './user';
 
 /**
  * The admin procedures (admin.*): for operators, called in process (scripts/admin.ts), never
@@ -12,18 +12,13 @@ export const adminUserId = z.string().regex(/^[0-9a-f]{24}$/i, 'must be a user i
 export const adminUserIdInput = z.object({ id: adminUserId });
 export type AdminUserIdInput = z.infer<typeof adminUserIdInput>;
 
-export const adminUserView = z.object({
-  id: z.string(),
-  /** The openid in the app the user first came from. */
-  openId: z.string(),
-  registeredAppId: z.string().nullable(),
-  unionId: z.string().nullable(),
-  nickName: z.string().nullable(),
-  status: userStatus,
-  phone: z.object({ countryCode: z.string(), purePhoneNumber: z.string() }).nullable(),
-  createdAt: z.date(),
-  lastLoginAt: z.date().nullable(),
-});
+export const adminUserView = userOutput
+  .pick({ id: true, openId: true, unionId: true, nickName: true, status: true, createdAt: true, lastLoginAt: true })
+  .extend({
+    // openId here: the openid in the app the user first came from.
+    registeredAppId: z.string().nullable(),
+    phone: z.object({ countryCode: z.string(), purePhoneNumber: z.string() }).nullable(),
+  });
 export type AdminUserView = z.infer<typeof adminUserView>;
 
 export const adminListUsersInput = z.object({
