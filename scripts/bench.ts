@@ -128,7 +128,7 @@ async function main() {
   mkdirSync(serverCwd);
   const server: ChildServer = await spawnServer({
     name: 'the production server',
-    args: [SERVER_BUNDLE],
+    args: [...(settings.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(settings.cpuProfileDir)] : []), SERVER_BUNDLE],
     cwd: serverCwd,
     env: {
       ...process.env,
@@ -208,7 +208,8 @@ async function main() {
     /** Instead of the timed warm-up (the login scenarios log every user in once). */
     warmup?: () => Promise<void>;
     check?: (r: ScenarioResult) => void;
-  }): Promise<ScenarioResult> {
+  }): Promise<ScenarioResult | null> {
+    if (settings.only && !settings.only.includes(opts.key)) return null;
     checkInterrupted();
     log(`${opts.title}: warm-up`);
     if (opts.warmup) await opts.warmup();
@@ -355,7 +356,7 @@ async function main() {
 
   // scale: seed up to BENCH_SCALE_USERS straight through the driver
   let seedScale: { users: number; ms: number } | null = null;
-  if (settings.scaleUsers > usersStored) {
+  if (settings.scaleUsers > usersStored && (!settings.only || settings.only.includes('loginScale'))) {
     const more = settings.scaleUsers - settings.baseUsers;
     log(`seeding ${more.toLocaleString('en-US')} more users (to ${settings.scaleUsers.toLocaleString('en-US')})`);
     const seeded = await seedUsers(db, app.appId, { from: settings.baseUsers, to: settings.scaleUsers }, {
@@ -404,7 +405,7 @@ async function main() {
     spec: registerSpec,
     check: expectLabel('new user'),
   });
-  usersStored += register.load.labels['new user'] ?? 0;
+  usersStored += register?.load.labels['new user'] ?? 0;
 
   // ---- report ----
   const report: BenchReport = {

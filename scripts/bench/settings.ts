@@ -1,3 +1,5 @@
+import type { ScenarioKey } from './report';
+
 /** What a bench run does, from the environment; every scenario uses the same load settings. */
 export interface BenchSettings {
   /** Measured seconds per scenario (BENCH_SECONDS, default 10). */
@@ -12,7 +14,13 @@ export interface BenchSettings {
   scaleUsers: number;
   /** How many of the stored users the login scenarios log in, round robin (BENCH_HOT_USERS, default 1000). */
   hotUsers: number;
+  /** Only these scenarios (BENCH_ONLY, e.g. `baseline,me`; default all); for profiling one path. */
+  only: ScenarioKey[] | null;
+  /** Run the production server with --cpu-prof, writing the profile into this directory (BENCH_CPU_PROF). */
+  cpuProfileDir: string | null;
 }
+
+const SCENARIOS: readonly ScenarioKey[] = ['baseline', 'me', 'loginBase', 'floor', 'loginScale', 'register'];
 
 function positiveInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -30,7 +38,17 @@ export function loadSettings(): BenchSettings {
     baseUsers,
     scaleUsers: positiveInt('BENCH_SCALE_USERS', 100_000),
     hotUsers: Math.min(positiveInt('BENCH_HOT_USERS', 1000), baseUsers),
+    only: scenarioList(process.env.BENCH_ONLY),
+    cpuProfileDir: process.env.BENCH_CPU_PROF || null,
   };
   if (settings.scaleUsers < settings.baseUsers) throw new Error('BENCH_SCALE_USERS must be at least BENCH_BASE_USERS');
   return settings;
+}
+
+function scenarioList(raw: string | undefined): ScenarioKey[] | null {
+  if (!raw) return null;
+  const keys = raw.split(',').map((k) => k.trim());
+  const unknown = keys.filter((k) => !SCENARIOS.includes(k as ScenarioKey));
+  if (unknown.length) throw new Error(`BENCH_ONLY names unknown scenarios ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+  return keys as ScenarioKey[];
 }
