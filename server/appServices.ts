@@ -4,7 +4,11 @@ import type { Logger } from './logger';
 import { createRateLimiter } from './rateLimit/limiter';
 import { MemoryRateLimitStore, type RateLimitStore } from './rateLimit/store';
 import { createSecretBox } from './secrets/secretBox';
+import { createInsertBatcher } from './db/insertBatcher';
+import type { SessionDocument } from './db/models/session';
+import { createIdentityCache } from './services/identities';
 import { createPrincipalCache } from './services/principals';
+import { createUserCache } from './services/userCache';
 import type { SessionDeps } from './services/sessions';
 import { createWeChatApps } from './services/wechatApps';
 import type { PlatformDeps } from './services/platform';
@@ -49,8 +53,16 @@ export function createAppServices(opts: {
   const now = opts.now ?? (() => new Date());
   const box = createSecretBox(config.dataEncryptionKey);
   const tokens = createAccessTokens(config.jwt);
-  const sessions: SessionDeps = { db, now, refreshTokenTtlS: config.sessions.refreshTokenTtlS, maxAgeS: config.sessions.maxAgeS };
-  const principals = createPrincipalCache({ db, sessions, ttlMs: config.sessions.authCacheTtlS * 1000, now });
+  const sessions: SessionDeps = {
+    db,
+    now,
+    refreshTokenTtlS: config.sessions.refreshTokenTtlS,
+    maxAgeS: config.sessions.maxAgeS,
+    inserts: createInsertBatcher<SessionDocument>(() => db.Session.collection),
+  };
+  const cacheTtlMs = config.sessions.authCacheTtlS * 1000;
+  const users = createUserCache({ db, ttlMs: cacheTtlMs, now: () => now().getTime() });
+  const principals = createPrincipalCache({ users, sessions, ttlMs: cacheTtlMs, now });
   sessions.onFamilyRevoked = (familyId) => principals.invalidateSession(familyId);
   const limiter = createRateLimiter({
     store: opts.rateLimitStore ?? new MemoryRateLimitStore(),
@@ -90,6 +102,8 @@ export function createAppServices(opts: {
       tickets: { db, box, ttlS: config.registrationTicketTtlS, now },
       sessions,
       principals,
+      users,
+      identities: createIdentityCache(),
       limiter,
       now,
     },

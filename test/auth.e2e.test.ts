@@ -2,6 +2,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectReason } from './helpers/expectError';
 import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
+import { createCaller, createContext } from '../server/root';
 
 let t: TestBackend;
 beforeAll(async () => {
@@ -115,8 +116,9 @@ describe('explicit registration', () => {
   });
 
   it('a banned user cannot log in and their token stops working', async () => {
-    const { openid, accessToken } = await registerNewUser();
-    await t.backend.services.db.User.updateOne({ openId: openid }, { $set: { status: 'banned' } });
+    const { openid, accessToken, userId } = await registerNewUser();
+    await t.client({ token: accessToken }).auth.me.query(); // the user is cached as active
+    await createCaller(createContext({ services: t.backend.services, admin: true })).admin.banUser({ id: userId });
     await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(openid) }), 'USER_BANNED', 403);
     await expectReason(t.client({ token: accessToken }).auth.me.query(), 'USER_BANNED', 403);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectReason } from './helpers/expectError';
 import { uniqueOpenId, useTestBackend } from './helpers/testBackend';
+import { createCaller, createContext } from '../server/root';
 
 describe('auto registration', () => {
   const t = useTestBackend({ AUTH_REGISTRATION: 'auto' });
@@ -25,10 +26,34 @@ describe('auto registration', () => {
     expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
   });
 
+  it('a returning login writes its session and nothing else, unless the profile changed', async () => {
+    const { db } = t.backend.services;
+    const openid = uniqueOpenId('quiet');
+    const first = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+    const stored = await db.User.findById(first.user.id).lean();
+    const identity = await db.Identity.findOne({ userId: first.user.id }).lean();
+
+    const again = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+    expect(again).toMatchObject({ isNewUser: false, user: { id: first.user.id } });
+    expect(await db.User.findById(first.user.id).lean()).toEqual(stored); // lastLoginAt is kept to the minute
+    expect(await db.Identity.findOne({ userId: first.user.id }).lean()).toEqual(identity);
+    // Each login's session keeps that login's session_key, sealed.
+    const sessions = await db.Session.find({ userId: first.user.id }).lean();
+    expect(sessions).toHaveLength(2);
+    for (const s of sessions) expect(s.sessionKeyEnc).toMatch(/^v1\./);
+    expect(JSON.stringify(sessions)).not.toContain(t.sim.app.sessionKeyOf(openid)!);
+
+    // A new nickname from WeChat's user info is written at once.
+    const code = t.wxLogin(openid);
+    const renamed = await t.client().auth.login.mutate({ code, ...t.sim.app.userInfo(openid, { nickName: 'Renamed' }) });
+    expect(renamed.user.nickName).toBe('Renamed');
+    expect((await db.User.findById(first.user.id).lean())!.nickName).toBe('Renamed');
+  });
+
   it('a banned user is refused in auto mode too', async () => {
     const openid = uniqueOpenId();
-    await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
-    await t.backend.services.db.User.updateOne({ openId: openid }, { $set: { status: 'banned' } });
+    const { user } = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+    await createCaller(createContext({ services: t.backend.services, admin: true })).admin.banUser({ id: user.id });
     await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(openid) }), 'USER_BANNED', 403);
     expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
   });

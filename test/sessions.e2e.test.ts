@@ -157,7 +157,7 @@ describe('bans and deletions take effect', () => {
   });
   afterAll(() => t.stop());
 
-  it('a ban made elsewhere: refresh fails at once, the access token within the cache bound', async () => {
+  it('a ban made elsewhere: refresh fails at once, the access token and logins within the cache bound', async () => {
     const s = await signUp(t);
     await t.client({ token: s.accessToken }).auth.me.query(); // cached as active
     // Another instance (or an operator) bans the user straight in the database.
@@ -165,6 +165,7 @@ describe('bans and deletions take effect', () => {
     await expectReason(t.client().auth.refresh.mutate({ refreshToken: s.refreshToken }), 'USER_BANNED', 403);
     await new Promise((r) => setTimeout(r, 1100)); // AUTH_CACHE_TTL_S=1
     await expectReason(t.client({ token: s.accessToken }).auth.me.query(), 'USER_BANNED', 403);
+    await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(s.openid) }), 'USER_BANNED', 403);
     // And the refresh ended the user's sessions.
     expect(await t.backend.services.db.Session.countDocuments({ userId: s.user.id, revokedAt: null })).toBe(0);
   });
@@ -176,6 +177,10 @@ describe('bans and deletions take effect', () => {
     await expectReason(t.client().auth.refresh.mutate({ refreshToken: s.refreshToken }), 'USER_NOT_FOUND', 401);
     await new Promise((r) => setTimeout(r, 1100));
     await expectReason(t.client({ token: s.accessToken }).auth.me.query(), 'USER_NOT_FOUND', 401);
+    // Their next login starts over as a new user (the old identity is let go).
+    const again = await t.client().auth.login.mutate({ code: t.wxLogin(s.openid) });
+    expect(again).toMatchObject({ isNewUser: true });
+    expect(again.user.id).not.toBe(s.user.id);
   });
 });
 

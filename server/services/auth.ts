@@ -8,10 +8,11 @@ import type { AccessTokens } from '../tokens/accessToken';
 import { code2Session } from '../wechat/code2Session';
 import type { WeChatHttpOptions } from '../wechat/requestJson';
 import { verifiedProfile, type UserDataInput, type WeChatProfile } from '../wechat/userData';
-import { recordIdentity } from './identities';
+import { recordIdentity, userIdOfIdentity, type IdentityCache } from './identities';
 import type { PrincipalCache } from './principals';
 import { claimRegistrationTicket, issueRegistrationTicket, peekRegistrationTicket, type TicketDeps } from './registrationTickets';
 import { endAllSessions, endSession, rotateRefreshToken, startSession, type ClientInfo, type SessionDeps } from './sessions';
+import type { UserCache } from './userCache';
 import { profileUpdate, toUserOutput, type StoredUser } from './users';
 import type { AppSession, WeChatApps } from './wechatApps';
 
@@ -24,6 +25,8 @@ export interface AuthDeps {
   tickets: TicketDeps;
   sessions: SessionDeps;
   principals: PrincipalCache;
+  users: UserCache;
+  identities: IdentityCache;
   limiter: RateLimiter;
   now: () => Date;
 }
@@ -48,12 +51,16 @@ function verifyUserData(deps: AuthDeps, input: UserDataInput, session: AppSessio
 
 /**
  * A new session for this user in this app: the access token names it, the refresh token continues
- * it. The identity (with the fresh session_key) is recorded unless the caller already did.
+ * it, and it keeps this login's session_key. The identity is made if this is the user's first
+ * login in this app.
  */
-async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, client: ClientInfo, identityRecorded = false) {
-  if (!identityRecorded) await recordIdentity(deps, session, user._id);
-  const started = await startSession(deps.sessions, { userId: user._id, appId: session.appId, openId: session.openId }, client);
-  deps.principals.invalidateUser(String(user._id)); // the profile or status just changed here
+async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, client: ClientInfo) {
+  await recordIdentity(deps, session, user._id);
+  const started = await startSession(
+    deps.sessions,
+    { userId: user._id, appId: session.appId, openId: session.openId, sessionKeyEnc: deps.box.seal(session.sessionKey) },
+    client,
+  );
   return {
     ...deps.tokens.issue({ userId: String(user._id), sessionId: started.sessionId, appId: session.appId, openId: session.openId }),
     refreshToken: started.refreshToken,
@@ -63,50 +70,58 @@ async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, cli
 }
 
 /**
- * Updates an active user; null when the user is banned or gone. Both steps filter by _id alone:
- * the lookup every database (the embedded one included) answers from an index.
+ * lastLoginAt is kept to the minute: a returning user whose profile did not change and who
+ * logged in less than a minute ago costs the login no write to their user document.
  */
-async function updateActiveUser(deps: AuthDeps, userId: unknown, $set: object): Promise<StoredUser | 'banned' | 'gone'> {
-  const current = await deps.db.User.findById(userId, { status: 1 }).lean();
-  if (!current) return 'gone';
-  if (current.status !== 'active') return 'banned';
-  const user = await deps.db.User.findByIdAndUpdate(userId, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
-  return user ?? 'gone';
+const LAST_LOGIN_PRECISION_MS = 60_000;
+
+/** The fields a login sets on the user, when any of them differs from what is stored. */
+function loginChanges(user: StoredUser, $set: Record<string, unknown>, now: Date): Record<string, unknown> | null {
+  const stored = user as unknown as Record<string, unknown>;
+  const changed = Object.entries($set).some(([key, value]) => stored[key] !== value);
+  const lastLoginMs = user.lastLoginAt ? user.lastLoginAt.getTime() : 0;
+  if (!changed && now.getTime() - lastLoginMs < LAST_LOGIN_PRECISION_MS) return null;
+  return { ...$set, lastLoginAt: now };
 }
 
 /**
  * The user this WeChat session belongs to, if any: by its identity in this app, else (first
  * visit to this app) by unionId, which links the apps of one Open Platform account.
  */
-async function findUserId(deps: AuthDeps, session: AppSession): Promise<unknown> {
-  const identity = await deps.db.Identity.findById(identityId(session.appId, session.openId), { userId: 1 }).lean();
-  if (identity) return identity.userId;
+async function findUserId(deps: AuthDeps, session: AppSession): Promise<string | null> {
+  const known = await userIdOfIdentity(deps, session);
+  if (known) return known;
   return session.unionId ? userIdByUnionId(deps, session.unionId) : null;
 }
 
-async function userIdByUnionId(deps: AuthDeps, unionId: string): Promise<unknown> {
+async function userIdByUnionId(deps: AuthDeps, unionId: string): Promise<string | null> {
   const linked = await deps.db.User.findOne({ unionId }, { _id: 1 }).lean();
-  return linked?._id ?? null;
+  return linked ? String(linked._id) : null;
 }
 
 /**
  * auth.login: the code alone is enough; signed or encrypted profile data, when sent, is verified
  * against this code's session_key and refreshes the profile.
+ *
+ * A returning user's login costs one database write, the session (batched with other logins):
+ * the identity and the user come from this process's caches (bounded by AUTH_CACHE_TTL_S, like
+ * authenticated calls), and the user is written only when the profile changed or lastLoginAt is
+ * more than a minute old.
  */
 export async function login(deps: AuthDeps, input: LoginInput, appId: string | undefined, client: ClientInfo): Promise<LoginOutput> {
   const session = await exchangeCode(deps, appId, input.code);
   const profile = verifyUserData(deps, input, session);
-  const $set = { ...profileUpdate(profile, undefined), lastLoginAt: deps.now(), ...(session.unionId ? { unionId: session.unionId } : {}) };
+  const $set: Record<string, unknown> = { ...profileUpdate(profile, undefined), ...(session.unionId ? { unionId: session.unionId } : {}) };
 
-  // A returning user: their identity in this app, updated with the fresh session_key in the same
-  // round trip that finds it (every database op counts on the login path).
-  const known = await recordIdentity(deps, session, null);
-  const linked = known ?? (session.unionId ? await userIdByUnionId(deps, session.unionId) : null);
+  const linked = await findUserId(deps, session);
   if (linked) {
-    const user = await updateActiveUser(deps, linked, $set);
-    if (user === 'banned') throw banned();
-    if (user !== 'gone') return { ...(await signIn(deps, user, session, client, known !== null)), isNewUser: false };
+    const user = await deps.users.get(linked);
+    if (user?.status === 'banned') throw banned();
+    const current = user && (await applyLoginChanges(deps, user, $set));
+    if (current === 'banned') throw banned();
+    if (current) return { ...(await signIn(deps, current, session, client)), isNewUser: false };
     // An identity whose user was deleted: the person starts over.
+    deps.identities.delete(identityId(session.appId, session.openId));
     await deps.db.Identity.deleteOne({ _id: identityId(session.appId, session.openId) });
   }
 
@@ -116,9 +131,23 @@ export async function login(deps: AuthDeps, input: LoginInput, appId: string | u
       registrationTicket,
     });
   }
-  const { user, created } = await createUser(deps, session, $set);
+  const { user, created } = await createUser(deps, session, { ...$set, lastLoginAt: deps.now() });
   if (!created && user.status === 'banned') throw banned();
   return { ...(await signIn(deps, user, session, client)), isNewUser: created };
+}
+
+/** Writes what this login changes on the user, if anything; null when the user is gone. */
+async function applyLoginChanges(deps: AuthDeps, user: StoredUser, $set: Record<string, unknown>): Promise<StoredUser | 'banned' | null> {
+  const changes = loginChanges(user, $set, deps.now());
+  if (!changes) return user;
+  // By _id alone: the lookup every database (the embedded one included) answers from an index.
+  const updated = await deps.db.User.findByIdAndUpdate(user._id, { $set: changes }, { returnDocument: 'after' }).lean<StoredUser>();
+  if (!updated) {
+    deps.users.forget(String(user._id));
+    return null;
+  }
+  deps.users.remember(updated);
+  return updated.status === 'banned' ? 'banned' : updated;
 }
 
 /**
@@ -128,11 +157,14 @@ export async function login(deps: AuthDeps, input: LoginInput, appId: string | u
 async function createUser(deps: AuthDeps, session: AppSession, fields: object): Promise<{ user: StoredUser; created: boolean }> {
   try {
     const doc = await deps.db.User.create({ openId: session.openId, registeredAppId: session.appId, status: 'active', ...fields });
-    return { user: doc.toObject() as StoredUser, created: true };
+    const user = doc.toObject() as StoredUser;
+    deps.users.remember(user);
+    return { user, created: true };
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     const existing = await deps.db.User.findOneAndUpdate({ openId: session.openId }, { $set: fields }, { returnDocument: 'after' }).lean<StoredUser>();
     if (!existing) throw err;
+    deps.users.remember(existing);
     return { user: existing, created: false };
   }
 }
@@ -151,6 +183,7 @@ export async function register(deps: AuthDeps, input: RegisterInput, appId: stri
   try {
     const doc = await deps.db.User.create({ openId: session.openId, registeredAppId: session.appId, status: 'active', ...fields });
     created = doc.toObject() as StoredUser;
+    deps.users.remember(created);
   } catch (err) {
     if (isDuplicateKey(err)) throw userExists();
     throw err;

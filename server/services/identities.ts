@@ -3,41 +3,68 @@ import type { Database } from '../db/connection';
 import { identityId } from '../db/models/identity';
 import { isDuplicateKey } from '../errors';
 import type { SecretBox } from '../secrets/secretBox';
+import { latestSessionKeyEnc } from './sessions';
 import type { AppSession } from './wechatApps';
 
 /**
- * Records a login of this user in this app: keeps the fresh session_key (sealed) for later
- * decryption and session checks. With a `userId`, the identity is created the first time; with
- * null, only an existing identity is updated. Returns the user the identity belongs to (an
- * existing identity keeps its user), or null when there was none to update.
+ * Identities (appId:openId → user) never change once made, so this process remembers them: a
+ * returning login finds its user without a database round trip. Bounded; the oldest go first.
+ * A deleted user's identity is forgotten where the login finds the user gone.
+ */
+export interface IdentityCache {
+  get(id: string): string | undefined;
+  set(id: string, userId: string): void;
+  delete(id: string): void;
+}
+
+const MAX_IDENTITIES = 200_000;
+
+export function createIdentityCache(): IdentityCache {
+  const userIds = new Map<string, string>();
+  return {
+    get: (id) => userIds.get(id),
+    set(id, userId) {
+      userIds.set(id, userId);
+      if (userIds.size > MAX_IDENTITIES) userIds.delete(userIds.keys().next().value!);
+    },
+    delete: (id) => void userIds.delete(id),
+  };
+}
+
+/** The user of this WeChat user in this app, if they have an identity there. */
+export async function userIdOfIdentity(deps: { db: Database; identities: IdentityCache }, session: AppSession): Promise<string | null> {
+  const id = identityId(session.appId, session.openId);
+  const known = deps.identities.get(id);
+  if (known) return known;
+  const identity = await deps.db.Identity.findById(id, { userId: 1 }).lean();
+  if (!identity) return null;
+  deps.identities.set(id, String(identity.userId));
+  return String(identity.userId);
+}
+
+/**
+ * Makes this user's identity in this app, unless it exists. Two first logins of one identity at
+ * once: one insert wins, the other hits the unique _id and finds the winner's user. Returns the
+ * user the identity belongs to.
  */
 export async function recordIdentity(
-  deps: { db: Database; box: SecretBox; now: () => Date },
+  deps: { db: Database; identities: IdentityCache },
   session: AppSession,
-  userId: Types.ObjectId | string | null,
-): Promise<Types.ObjectId | null> {
-  const now = deps.now();
-  const write = () =>
-    deps.db.Identity.findOneAndUpdate(
-      { _id: identityId(session.appId, session.openId) },
-      {
-        $set: {
-          sessionKeyEnc: deps.box.seal(session.sessionKey),
-          sessionKeyUpdatedAt: now,
-          lastLoginAt: now,
-          ...(session.unionId ? { unionId: session.unionId } : {}),
-        },
-        ...(userId ? { $setOnInsert: { appId: session.appId, openId: session.openId, userId } } : {}),
-      },
-      { upsert: userId !== null, returnDocument: 'after' },
-    ).lean();
-  // Two first logins of one identity at once: one upsert inserts, the other may hit the unique
-  // _id; by then the document exists and a second try updates it.
-  const identity = await write().catch((err: unknown) => {
-    if (isDuplicateKey(err)) return write();
-    throw err;
-  });
-  return identity?.userId ?? null;
+  userId: Types.ObjectId | string,
+): Promise<string> {
+  const id = identityId(session.appId, session.openId);
+  const known = deps.identities.get(id);
+  if (known) return known;
+  try {
+    await deps.db.Identity.create({ _id: id, appId: session.appId, openId: session.openId, userId, unionId: session.unionId ?? null });
+    deps.identities.set(id, String(userId));
+    return String(userId);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    const winner = await userIdOfIdentity(deps, session);
+    if (!winner) throw err;
+    return winner;
+  }
 }
 
 /** A user's identity in an app (by its _id): its openid and its latest session_key (opened). */
@@ -47,9 +74,10 @@ export async function identityOf(
 ): Promise<{ openId: string; sessionKey: string | null } | null> {
   const identity = await deps.db.Identity.findById(identityId(who.appId, who.openId)).lean();
   if (!identity || String(identity.userId) !== who.userId) return null;
+  const sealed = await latestSessionKeyEnc(deps, who);
   let sessionKey: string | null = null;
   try {
-    sessionKey = identity.sessionKeyEnc ? deps.box.open(identity.sessionKeyEnc) : null;
+    sessionKey = sealed ? deps.box.open(sealed) : null;
   } catch {
     sessionKey = null; // sealed under a data key we no longer have
   }

@@ -1,7 +1,7 @@
-import type { Database } from '../db/connection';
 import { AppError } from '../errors';
 import type { AccessTokenClaims } from '../tokens/accessToken';
 import { isSessionLive, type SessionDeps } from './sessions';
+import type { UserCache } from './userCache';
 import type { StoredUser } from './users';
 
 /**
@@ -30,7 +30,7 @@ interface Entry {
 
 const MAX_ENTRIES = 50_000;
 
-export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps; ttlMs: number; now: () => Date }): PrincipalCache {
+export function createPrincipalCache(deps: { users: UserCache; sessions: SessionDeps; ttlMs: number; now: () => Date }): PrincipalCache {
   const entries = new Map<string, Entry & { userGen: number; sessionGen: number }>();
   // Invalidation bumps a generation instead of scanning the entries: O(1) on every login.
   const userGen = new Map<string, number>();
@@ -48,7 +48,7 @@ export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps
 
   async function load(claims: AccessTokenClaims): Promise<Entry> {
     const [user, sessionLive] = await Promise.all([
-      deps.db.User.findById(claims.userId).lean<StoredUser>(),
+      deps.users.get(claims.userId),
       isSessionLive(deps.sessions, claims.sessionId),
     ]);
     return { user, sessionLive, at: deps.now().getTime() };
@@ -75,7 +75,10 @@ export function createPrincipalCache(deps: { db: Database; sessions: SessionDeps
       if (!entry.sessionLive) throw new AppError('SESSION_REVOKED', 'This session has ended; log in again');
       return { user: entry.user, openId: claims.openId };
     },
-    invalidateUser: (userId) => bump(userGen, userId),
+    invalidateUser(userId) {
+      deps.users.forget(userId);
+      bump(userGen, userId);
+    },
     invalidateSession: (sessionId) => bump(sessionGen, sessionId),
   };
 }

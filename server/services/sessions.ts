@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { SessionOutput } from '../../shared';
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import type { Database } from '../db/connection';
-import type { RevokedReason } from '../db/models/session';
+import type { InsertBatcher } from '../db/insertBatcher';
+import type { RevokedReason, SessionDocument } from '../db/models/session';
 import { AppError } from '../errors';
 import { claimOnce } from './claims';
 
@@ -16,6 +17,8 @@ export interface SessionDeps {
   now: () => Date;
   refreshTokenTtlS: number;
   maxAgeS: number;
+  /** Inserts session documents, many logins to a round trip (see server/db/insertBatcher.ts). */
+  inserts: InsertBatcher<SessionDocument>;
   /** Told when reuse detection revokes a family, so caches can drop it at once. */
   onFamilyRevoked?: (familyId: string) => void;
 }
@@ -39,15 +42,25 @@ const clip = (value: string | undefined, max: number) => (value ? value.slice(0,
 
 async function insertToken(
   deps: SessionDeps,
-  fields: { userId: Types.ObjectId | string; appId: string; openId: string; familyId: string; familyCreatedAt: Date; client: ClientInfo },
+  fields: {
+    userId: Types.ObjectId | string;
+    appId: string;
+    openId: string;
+    familyId: string;
+    familyCreatedAt: Date;
+    sessionKeyEnc: string | null;
+    client: ClientInfo;
+  },
 ): Promise<IssuedRefreshToken> {
   const now = deps.now();
   const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, fields.familyCreatedAt.getTime() + deps.maxAgeS * 1000));
   const refreshToken = newRefreshToken();
-  await deps.db.Session.create({
+  // Every field of the schema, defaults and timestamp included: the batcher writes it as it is.
+  await deps.inserts.insert({
+    _id: new Types.ObjectId(),
     tokenHash: hashToken(refreshToken),
     familyId: fields.familyId,
-    userId: fields.userId,
+    userId: new Types.ObjectId(String(fields.userId)),
     appId: fields.appId,
     openId: fields.openId,
     familyCreatedAt: fields.familyCreatedAt,
@@ -55,6 +68,10 @@ async function insertToken(
     expiresAt,
     userAgent: clip(fields.client.userAgent, 256),
     ip: clip(fields.client.ip, 64),
+    revokedAt: null,
+    revokedReason: null,
+    sessionKeyEnc: fields.sessionKeyEnc,
+    createdAt: now,
   });
   return {
     sessionId: fields.familyId,
@@ -65,10 +82,10 @@ async function insertToken(
   };
 }
 
-/** A login or registration starts a session. */
+/** A login or registration starts a session; it keeps the session_key of that login (sealed). */
 export function startSession(
   deps: SessionDeps,
-  who: { userId: Types.ObjectId | string; appId: string; openId: string },
+  who: { userId: Types.ObjectId | string; appId: string; openId: string; sessionKeyEnc: string },
   client: ClientInfo,
 ): Promise<IssuedRefreshToken> {
   return insertToken(deps, { ...who, familyId: randomBytes(16).toString('base64url'), familyCreatedAt: deps.now(), client });
@@ -103,7 +120,15 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
     throw new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or its session has ended; log in again');
   }
 
-  const next = await insertToken(deps, { userId: used.userId, appId: used.appId, openId: used.openId, familyId: used.familyId, familyCreatedAt: used.familyCreatedAt, client });
+  const next = await insertToken(deps, {
+    userId: used.userId,
+    appId: used.appId,
+    openId: used.openId,
+    familyId: used.familyId,
+    familyCreatedAt: used.familyCreatedAt,
+    sessionKeyEnc: used.sessionKeyEnc ?? null,
+    client,
+  });
   // A concurrent reuse may have revoked the family before our new token existed: it marks the
   // family first, so looking for the mark after our insert cannot miss it.
   if (await deps.db.Claim.exists({ _id: familyRevokedMark(used.familyId) })) {
@@ -134,6 +159,17 @@ export async function endAllSessions(deps: SessionDeps, userId: string, reason: 
   const live = await deps.db.Session.distinct('familyId', { userId, revokedAt: null, expiresAt: { $gt: deps.now() } });
   await deps.db.Session.updateMany({ userId, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });
   return live.length;
+}
+
+/**
+ * The newest session_key of a user in an app, sealed: the one of their latest login (rotations
+ * carry their login's key and time along, so they do not count as newer).
+ */
+export async function latestSessionKeyEnc(deps: Pick<SessionDeps, 'db'>, who: { userId: string; appId: string; openId: string }): Promise<string | null> {
+  const newest = await deps.db.Session.findOne({ appId: who.appId, openId: who.openId, userId: who.userId }, { sessionKeyEnc: 1 })
+    .sort({ familyCreatedAt: -1 })
+    .lean();
+  return newest?.sessionKeyEnc ?? null;
 }
 
 /** A session is live while its current token is neither used, revoked nor expired. */

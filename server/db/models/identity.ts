@@ -4,7 +4,8 @@ import { Schema, type Connection, type InferSchemaType, type Model, Types } from
  * A user as one mini program knows them: WeChat gives every app its own openid for a person, so
  * one user has an identity per app (linked by unionId when WeChat provides it). The `_id` is
  * `${appId}:${openId}`: unique by construction, and the fast lookup on every database.
- * The latest session_key for that app lives here, sealed (AES-256-GCM); it is never output.
+ * The identity never changes after it is made, so a returning login does not write to it (the
+ * session_key of each login is kept with its session, see models/session.ts).
  */
 const identitySchema = new Schema(
   {
@@ -13,9 +14,6 @@ const identitySchema = new Schema(
     openId: { type: String, required: true },
     userId: { type: Types.ObjectId, required: true, index: true },
     unionId: { type: String, default: null },
-    sessionKeyEnc: { type: String, default: null },
-    sessionKeyUpdatedAt: { type: Date, default: null },
-    lastLoginAt: { type: Date, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'wechat_identities' },
 );

@@ -5,6 +5,8 @@ import { Schema, type Connection, type InferSchemaType, type Model, Types } from
  * new token of the same family and marks the old one `rotated`. Presenting a rotated token again
  * means it was copied, so the whole family is revoked. Only the token's SHA-256 is stored.
  * Expiry is by query and the periodic cleanup: the embedded database has no TTL indexes.
+ * Logins insert through a batcher (server/db/insertBatcher.ts), straight to the driver: the
+ * document is built complete in server/services/sessions.ts, defaults and timestamps included.
  */
 const sessionSchema = new Schema(
   {
@@ -22,11 +24,22 @@ const sessionSchema = new Schema(
     ip: { type: String, default: null },
     revokedAt: { type: Date, default: null },
     revokedReason: { type: String, enum: ['rotated', 'logout', 'logout_all', 'reuse_detected', 'user_banned', null], default: null },
+    /**
+     * The session_key WeChat gave the login that started this family (sealed, AES-256-GCM; never
+     * output). The newest login's key is the user's current one in that app: the login writes it
+     * with the session it inserts anyway, instead of a second write to the identity.
+     */
+    sessionKeyEnc: { type: String, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'sessions' },
 );
 
+// The current session_key of an identity: its newest login.
+sessionSchema.index({ appId: 1, openId: 1, familyCreatedAt: -1 });
+
 export type SessionFields = InferSchemaType<typeof sessionSchema>;
+/** A session document as stored, every field present (what the login's batched insert writes). */
+export type SessionDocument = Required<SessionFields> & { _id: Types.ObjectId };
 export type SessionModel = Model<SessionFields>;
 export type RevokedReason = Exclude<SessionFields['revokedReason'], null | undefined>;
 

@@ -1,0 +1,65 @@
+import { mongo } from 'mongoose';
+
+
+/**
+ * Group commit for one collection: inserts asked for while a batch is being written go into the
+ * next batch, one insertMany for all of them. Each caller still waits until its own document is
+ * acknowledged (or fails with the error that concerns it), so nothing is answered before it is
+ * stored; under load, one database round trip serves many requests instead of one each. With the
+ * embedded database that is the difference between ~0.6 ms and ~0.1 ms of database CPU per insert.
+ *
+ * Documents go to the driver as they are (no mongoose casting or defaults): build them complete.
+ */
+export interface InsertBatcher<T extends object> {
+  insert(doc: T): Promise<void>;
+}
+
+interface Pending<T> {
+  doc: T;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export function createInsertBatcher<T extends object>(collection: () => mongo.Collection, opts: { maxBatch?: number } = {}): InsertBatcher<T> {
+  const maxBatch = opts.maxBatch ?? 500;
+  let queue: Pending<T>[] = [];
+  let writing = false;
+
+  async function writeBatches() {
+    writing = true;
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      try {
+        await collection().insertMany(batch.map((p) => p.doc as mongo.Document), { ordered: false });
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        // Unordered: every document without a write error of its own was inserted.
+        const failed = new Map<number, unknown>();
+        if (err instanceof mongo.MongoBulkWriteError && !err.writeConcernError) {
+          const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+          for (const e of writeErrors) failed.set(e.index, err);
+        }
+        for (const [i, p] of batch.entries()) {
+          if (failed.size === 0 || failed.has(i)) p.reject(failed.get(i) ?? err);
+          else p.resolve();
+        }
+      }
+    }
+    writing = false;
+  }
+
+  return {
+    insert(doc) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ doc, resolve, reject });
+        // The first insert of a quiet moment starts writing after the current tick, so that the
+        // requests of this tick share its round trip; later ones wait for the batch in flight.
+        if (!writing) {
+          writing = true;
+          queueMicrotask(() => void writeBatches());
+        }
+      });
+    },
+  };
+}
