@@ -1,5 +1,6 @@
 import type { AnyProcedure } from '@trpc/server';
 import { z } from 'zod';
+import { userOutput } from '../../shared';
 import { appRouter, type AppRouter } from '../root';
 
 /** 'ping' | 'auth.login' | ...: every procedure of a router record, dotted. */
@@ -55,7 +56,7 @@ export const REST_ROUTES: Readonly<Record<PublicProcedurePath, RestRoute>> = {
   },
   'auth.logout': { method: 'POST', path: '/api/auth/logout', tag: 'auth', protect: true, errors: [401, 403, 503], summary: 'End the session of this access token' },
   'auth.logoutAll': { method: 'POST', path: '/api/auth/logout-all', tag: 'auth', protect: true, errors: [401, 403, 503], summary: 'End every session of the user' },
-  'auth.me': { method: 'GET', path: '/api/auth/me', tag: 'auth', protect: true, errors: [401, 403, 503], summary: 'The user of this access token' },
+  'auth.me': { method: 'GET', path: '/api/auth/me', tag: 'auth', protect: true, errors: [401, 403, 503], summary: 'The user of this access token', output: userOutput },
   'user.sessions': { method: 'GET', path: '/api/user/sessions', tag: 'user', protect: true, errors: [401, 403, 503], summary: "The user's live sessions" },
   'user.bindPhone': {
     method: 'POST',

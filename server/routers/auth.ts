@@ -7,11 +7,10 @@ import {
   refreshOutput,
   registerInput,
   registerOutput,
-  userOutput,
 } from '../../shared';
 import { login, logout, logoutAll, refresh, register } from '../services/auth';
-import { toUserOutput } from '../services/users';
 import type { Context } from '../trpc/context';
+import { reusedUserOutput } from '../trpc/reusedOutputs';
 import { protectedProcedure, rateLimitedProcedure, router } from '../trpc/init';
 
 const client = (ctx: Context) => ({ userAgent: ctx.userAgent, ip: ctx.clientIp });
@@ -36,5 +35,7 @@ export const authRouter = router({
 
   logoutAll: protectedProcedure.output(logoutAllOutput).mutation(({ ctx }) => logoutAll(ctx.services.auth, ctx.claims.userId)),
 
-  me: protectedProcedure.output(userOutput).query(({ ctx }) => toUserOutput(ctx.user, ctx.openId)),
+  // Validated against userOutput where it is built (once per cached user); the document takes
+  // the schema from the route table.
+  me: protectedProcedure.query(({ ctx }) => reusedUserOutput(ctx.user, ctx.openId)),
 });

@@ -1,11 +1,11 @@
 import { initTRPC } from '@trpc/server';
-import superjson from 'superjson';
 import { authenticate } from '../services/authenticate';
 import type { Context } from './context';
+import { transformer } from './reusedOutputs';
 import { errorData, INTERNAL_MESSAGE, isJavaScriptError, toTRPCError, UNDECODABLE_MESSAGE } from './errorShape';
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   // Never put stacks into responses, whatever NODE_ENV says.
   isDev: false,
   errorFormatter({ shape, error }) {
@@ -61,5 +61,6 @@ export const rateLimitedProcedure = publicProcedure.use(async ({ ctx, next }) =>
  */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const { user, openId, claims } = await authenticate(ctx.services, ctx.authorization);
-  return next({ ctx: { ...ctx, user, openId, claims } });
+  // Only what it adds: tRPC merges it into the context itself (spreading ctx here copied it twice).
+  return next({ ctx: { user, openId, claims } });
 });
