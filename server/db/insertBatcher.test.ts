@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mongoose, { type Connection } from 'mongoose';
+import mongoose, { mongo, type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isDuplicateKey } from '../errors';
 import { createInsertBatcher } from './insertBatcher';
@@ -17,12 +17,12 @@ interface Doc {
 
 describe('insert batcher (group commit)', () => {
   it('inserts every document, many to a round trip, and resolves each caller once its document is stored', async () => {
-    const collection = conn.collection<Doc>('batched');
+    const collection = conn.collection<Doc>('batched') as unknown as mongo.Collection;
     const batches: number[] = [];
     const counting = () => {
       const real = collection.insertMany.bind(collection);
       return Object.assign(Object.create(collection), {
-        insertMany: (docs: Doc[], opts: object) => {
+        insertMany: (docs: mongo.Document[], opts: object) => {
           batches.push(docs.length);
           return real(docs, opts);
         },
@@ -38,8 +38,8 @@ describe('insert batcher (group commit)', () => {
   });
 
   it('a document that fails fails its own caller only; the rest of the batch is stored', async () => {
-    const collection = conn.collection<Doc>('partial');
-    await collection.insertOne({ _id: 'taken', n: 0 });
+    const collection = conn.collection<Doc>('partial') as unknown as mongo.Collection;
+    await collection.insertOne({ _id: 'taken' as never, n: 0 });
     const batcher = createInsertBatcher<Doc>(() => collection);
     const results = await Promise.allSettled([
       batcher.insert({ _id: 'a', n: 1 }),
@@ -53,11 +53,11 @@ describe('insert batcher (group commit)', () => {
   });
 
   it('when the database fails the whole batch, every caller gets the error, and the next batch goes through', async () => {
-    const collection = conn.collection<Doc>('failing');
+    const collection = conn.collection<Doc>('failing') as unknown as mongo.Collection;
     let fail = true;
     const flaky = () =>
       Object.assign(Object.create(collection), {
-        insertMany: (docs: Doc[], opts: object) => (fail ? Promise.reject(new Error('connection lost')) : collection.insertMany(docs, opts)),
+        insertMany: (docs: mongo.Document[], opts: object) => (fail ? Promise.reject(new Error('connection lost')) : collection.insertMany(docs, opts)),
       });
     const batcher = createInsertBatcher<Doc>(flaky);
     const failed = await Promise.allSettled([batcher.insert({ _id: 'x', n: 1 }), batcher.insert({ _id: 'y', n: 2 })]);
