@@ -8,7 +8,7 @@
  *   outage   OUTAGE_CLIENTS (8) clients; the database stopped under load for OUTAGE_DOWN_SECONDS (6)
  *            and started again on the same port; load goes on OUTAGE_AFTER_SECONDS (10) after
  *
- * Diagnosis: SOAK_DRIVER_TRACE=verbose, SOAK_DRIVER_PATCH=1 (see scripts/soak/driverTrace.ts).
+ * Diagnosis: SOAK_DRIVER_TRACE=verbose (see scripts/soak/driverTrace.ts).
  */
 import { Checks } from './soak/checks';
 import { Cleanup } from './soak/harness';

@@ -6,17 +6,16 @@
  *                            changes, pool clears, topology close) on stderr, and the state of
  *                            the server monitor when a heartbeat has been pending for 5 s
  * SOAK_DRIVER_TRACE=verbose  the same plus every heartbeat
- * SOAK_DRIVER_PATCH=1        experiment: the MongoDB driver's Connection.writeCommand fails with a
- *                            network error when its socket is (or gets) closed instead of waiting
- *                            for a 'drain' that never comes (the hang the outage phase finds)
+ *
+ * The STUCK line is how the driver hang that server/db/closedSocketWrites.ts fixes was found (a
+ * heartbeat waiting for 'drain' on a destroyed socket); it should no longer appear.
  */
-import { createRequire } from 'node:module';
 import mongoose from 'mongoose';
 
 const trace = process.env.SOAK_DRIVER_TRACE;
 const started = Date.now();
 const say = (line: string) => process.stderr.write(`[driver +${((Date.now() - started) / 1000).toFixed(2)} s] ${line}\n`);
-const short = (e: unknown) => (e ? String(e).slice(0, 140) : '');
+const short = (e: unknown) => (e ? String(e).slice(0, 160) : '');
 
 interface Socket {
   destroyed: boolean;
@@ -24,12 +23,8 @@ interface Socket {
   readableEnded: boolean;
   errored: unknown;
   listenerCount(event: string): number;
-  once(event: string, listener: () => void): void;
-  off(event: string, listener: () => void): void;
 }
 interface DriverConnection {
-  id: unknown;
-  address: string;
   closed: boolean;
   error?: Error | null;
   dataEvents: unknown;
@@ -38,30 +33,6 @@ interface DriverConnection {
 interface Monitor {
   s: { state: string };
   connection: DriverConnection | null;
-}
-
-if (process.env.SOAK_DRIVER_PATCH === '1') {
-  // The driver mongoose uses (same module instance).
-  const fromMongoose = createRequire(createRequire(import.meta.url).resolve('mongoose'));
-  const { Connection } = fromMongoose('mongodb/lib/cmap/connection.js') as {
-    Connection: { prototype: { writeCommand(this: DriverConnection, ...args: unknown[]): Promise<void> } };
-  };
-  const { MongoNetworkError } = fromMongoose('mongodb') as { MongoNetworkError: new (message: string) => Error };
-  const writeCommand = Connection.prototype.writeCommand;
-  Connection.prototype.writeCommand = function (this: DriverConnection, ...args: unknown[]) {
-    const closedError = () => {
-      say(`patch: a write on connection ${String(this.id)}, whose socket is closed, fails instead of waiting for 'drain'`);
-      return new MongoNetworkError(`connection ${String(this.id)} to ${this.address} closed`);
-    };
-    if (this.closed || this.socket.destroyed) return Promise.reject(closedError());
-    let onClose = () => {};
-    const closed = new Promise<never>((_, reject) => {
-      onClose = () => reject(closedError());
-      this.socket.once('close', onClose);
-    });
-    return Promise.race([writeCommand.apply(this, args), closed]).finally(() => this.socket.off('close', onClose));
-  };
-  say('patched Connection.writeCommand (SOAK_DRIVER_PATCH=1)');
 }
 
 if (trace === 'events' || trace === 'verbose') {
@@ -87,7 +58,9 @@ if (trace === 'events' || trace === 'verbose') {
       });
       client.on('serverHeartbeatFailed', (e) => {
         pendingSince = 0;
-        if (trace === 'verbose') say(`heartbeat failed after ${e.duration} ms: ${short(e.failure)}`);
+        // A heartbeat that server/db/closedSocketWrites.ts ended: without it, a STUCK line below.
+        const fixed = String(e.failure).includes("not waiting for 'drain'");
+        if (trace === 'verbose' || fixed) say(`heartbeat failed after ${e.duration} ms: ${short(e.failure)}`);
       });
       client.on('serverHeartbeatSucceeded', (e) => {
         pendingSince = 0;

@@ -17,7 +17,7 @@ const SERVER_ENTRY = join(REPO, 'server', 'main.ts');
 const TSX_LOADER = pathToFileURL(createRequire(join(REPO, 'package.json')).resolve('tsx')).href;
 /** Answers 'gc' over IPC with a full collection (see gcAgent.ts); the server code is unchanged. */
 const GC_AGENT = pathToFileURL(join(REPO, 'scripts', 'soak', 'gcAgent.ts')).href;
-/** Driver events and experiments, off unless its variables are set (see driverTrace.ts). */
+/** Driver events, off unless SOAK_DRIVER_TRACE is set (see driverTrace.ts). */
 const DRIVER_TRACE = pathToFileURL(join(REPO, 'scripts', 'soak', 'driverTrace.ts')).href;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -152,10 +152,7 @@ export interface GcResult {
  * and HOME). Its URL comes from `<cwd>/.data/runtime.json`.
  */
 export async function startServerChild(env: Record<string, string>, cwd: string, cleanup: Cleanup): Promise<ServerChild> {
-  const driverEnv = {
-    SOAK_DRIVER_TRACE: process.env.SOAK_DRIVER_TRACE ?? '',
-    SOAK_DRIVER_PATCH: process.env.SOAK_DRIVER_PATCH ?? '',
-  };
+  const driverEnv = { SOAK_DRIVER_TRACE: process.env.SOAK_DRIVER_TRACE ?? '' };
   const child = spawn(process.execPath, ['--expose-gc', '--import', TSX_LOADER, '--import', GC_AGENT, '--import', DRIVER_TRACE, SERVER_ENTRY], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? cwd, PORT: '0', HOST: '127.0.0.1', ...driverEnv, ...env },
