@@ -136,12 +136,7 @@ describe('access token manager', () => {
     expect(sim.stats().stable_token).toBe(1);
 
     sim.invalidateAccessTokens();
-    const bodies: unknown[] = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      if (String(input).endsWith('/cgi-bin/stable_token')) bodies.push(JSON.parse(String(init?.body)));
-      return realFetch(input, init);
-    });
+    const requestsBefore = sim.stableTokenRequests().length;
 
     const seen: string[] = [];
     const answers = await Promise.all(
@@ -162,7 +157,7 @@ describe('access token manager', () => {
 
     expect(sim.stats().stable_token).toBe(2);
     expect(sim.stats().getuserphonenumber).toBe(6);
-    expect(bodies).toEqual([expect.objectContaining({ grant_type: 'client_credential', appid: appId, force_refresh: true })]);
+    expect(sim.stableTokenRequests().slice(requestsBefore)).toEqual([{ appId, forceRefresh: true }]);
     const stats = atms.map((a) => a.stats());
     expect(stats.reduce((n, s) => n + s.fetches, 0)).toBe(2);
     expect(stats.reduce((n, s) => n + s.dbHits, 0)).toBe(2 + 2);

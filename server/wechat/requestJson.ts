@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors';
 import { isTransientErrcode, weChatErrorFor, WeChatApiError } from './errcodes';
+import { exchange, type HttpAnswer } from './httpClient';
 
 export interface WeChatHttpOptions {
   timeoutMs: number;
@@ -56,19 +57,13 @@ export async function requestWeChatJson<T extends object>(
 }
 
 async function attemptOnce<T extends object>(url: string, init: { method: 'GET' | 'POST'; body?: object }, timeoutMs: number): Promise<T> {
-  let response: Response;
-  let text: string;
+  let response: HttpAnswer;
   try {
-    response = await fetch(url, {
-      method: init.method,
-      headers: init.body ? { 'content-type': 'application/json' } : undefined,
-      body: init.body ? JSON.stringify(init.body) : undefined,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    text = await response.text();
+    response = await exchange(url, { method: init.method, body: init.body ? JSON.stringify(init.body) : undefined, timeoutMs });
   } catch {
     throw new TransientFailure('network');
   }
+  const { text } = response;
   if (response.status >= 500) throw new TransientFailure(`http ${response.status}`);
   if (response.status !== 200) {
     throw new AppError('WECHAT_ERROR', `WeChat answered with HTTP ${response.status}`);

@@ -27,6 +27,8 @@ export interface WeChatSimulator {
   clearFaults(): void;
   invalidateAccessTokens(): void;
   stats(): Record<Endpoint, number>;
+  /** Every stable_token request so far: for which app, and whether it forced a refresh. */
+  stableTokenRequests(): { appId: string; forceRefresh: boolean }[];
   resetStats(): void;
   users(): number;
 }
@@ -288,6 +290,7 @@ export function createWeChatSimulator(opts: SimulatorOptions): WeChatSimulator {
     clearFaults: () => state.clearFaults(),
     invalidateAccessTokens: () => state.revokeAllTokens(),
     stats: () => state.stats(),
+    stableTokenRequests: () => [...state.stableTokenRequests],
     resetStats: () => state.resetStats(),
     users: () => state.loggedInUsers(),
   };

@@ -160,8 +160,11 @@ export class SimulatorState {
     return { accessToken, expiresInS: this.config.accessTokenTtlS };
   }
 
+  readonly stableTokenRequests: { appId: string; forceRefresh: boolean }[] = [];
+
   /** stable_token: reuse the current one while it lives; force_refresh mints another and leaves the old one valid. */
   stableToken(appId: string, forceRefresh: boolean): IssuedToken {
+    this.stableTokenRequests.push({ appId, forceRefresh });
     const current = this.stableTokenOf.get(appId);
     const record = current ? this.tokens.get(current) : undefined;
     if (current && record && !forceRefresh && !record.revoked && record.expiresAtMs > this.nowMs()) {
