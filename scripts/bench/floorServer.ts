@@ -2,7 +2,9 @@
  * The floor of the login benchmark: a bare node:http server doing only the work no WeChat login
  * can avoid, so the real auth.login can be compared against it. Per POST /login with a JSON body
  * {code, encryptedData, iv, rawData, signature} (what the bench sends auth.login too):
- *   1. one code2Session round trip to WeChat (here the bench's simulator), with fetch;
+ *   1. one code2Session round trip to WeChat (here the bench's simulator), over node:http with a
+ *      keep-alive agent: the cheapest way Node has, and the way the server calls WeChat too (the
+ *      floor must not pay for a heavier client than the server it is compared with);
  *   2. the rawData signature check (SHA-1 of rawData + session_key);
  *   3. one AES-128-CBC decrypt of encryptedData with the session_key, and its watermark's appid;
  * then a tiny JSON answer. No database, no tokens, no framework, no validation library.
@@ -12,7 +14,7 @@
  * Prints one line `{"url":"http://127.0.0.1:PORT"}` once listening; stops on SIGTERM or SIGINT.
  */
 import { createDecipheriv, createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const appId = process.env.FLOOR_APP_ID;
@@ -24,6 +26,31 @@ if (!appId || !appSecret || !wechatUrl) {
 }
 
 const MAX_BODY = 64 * 1024;
+const agent = new Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
+
+/** GET → parsed JSON, with a 5 s deadline. */
+function getJson(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(text));
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    const timer = setTimeout(() => req.destroy(new Error('timeout')), 5000);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
 
 interface LoginBody {
   code?: unknown;
@@ -58,8 +85,7 @@ async function login(input: LoginBody): Promise<{ status: number; body: object }
     return { status: 400, body: { error: 'send code, encryptedData and iv' } };
   }
   const query = new URLSearchParams({ appid: appId!, secret: appSecret!, js_code: code, grant_type: 'authorization_code' });
-  const res = await fetch(`${wechatUrl}/sns/jscode2session?${query}`, { signal: AbortSignal.timeout(5000) });
-  const session = (await res.json()) as { openid?: string; session_key?: string; errcode?: number; errmsg?: string };
+  const session = (await getJson(`${wechatUrl}/sns/jscode2session?${query}`)) as { openid?: string; session_key?: string; errcode?: number; errmsg?: string };
   if (!session.openid || !session.session_key) return { status: 401, body: { error: 'code2Session', errcode: session.errcode, errmsg: session.errmsg } };
 
   if (typeof rawData === 'string' || typeof signature === 'string') {
