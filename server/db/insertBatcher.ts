@@ -53,11 +53,12 @@ export function createInsertBatcher<T extends object>(collection: () => mongo.Co
     insert(doc) {
       return new Promise<void>((resolve, reject) => {
         queue.push({ doc, resolve, reject });
-        // The first insert of a quiet moment starts writing after the current tick, so that the
-        // requests of this tick share its round trip; later ones wait for the batch in flight.
+        // The first insert of a quiet moment is written at the end of this turn of the event loop
+        // (setImmediate), with every other request this turn read from its socket; later ones
+        // wait for the batch in flight and go together in the next.
         if (!writing) {
           writing = true;
-          queueMicrotask(() => void writeBatches());
+          setImmediate(() => void writeBatches());
         }
       });
     },
