@@ -21,7 +21,8 @@ interface Entry {
   at: number;
 }
 
-const MAX_ENTRIES = 100_000;
+// A lean user document is about 1 KB: at most ~50 MB for the cache.
+const MAX_ENTRIES = 50_000;
 
 export function createUserCache(deps: { db: Database; ttlMs: number; now: () => number }): UserCache {
   const entries = new Map<string, Entry>();
