@@ -47,7 +47,10 @@ const UNAVAILABLE_SERVER_CODES = new Set([
 
 /** True for the driver's errors that mean "the database cannot be reached right now". */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  // Follows `cause`, and `errorResponse`, where the driver's MongoBulkWriteError keeps the driver
+  // error (a network error, a closed pool ...) that failed the bulk write.
+  const inner = (e: Error) => (e as { cause?: unknown }).cause ?? (e as { errorResponse?: unknown }).errorResponse;
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = inner(e), depth++) {
     if (UNAVAILABLE_ERROR_NAMES.has(e.name)) return true;
     // mongoose with bufferCommands off, on a closed or never-opened connection
     if (e.name === 'MongooseError' && /not connected|connection .*closed|Client must be connected/i.test(e.message)) return true;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import mongoose, { mongo, type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { isDuplicateKey } from '../errors';
+import { isDatabaseUnavailable, isDuplicateKey } from '../errors';
 import { createInsertBatcher } from './insertBatcher';
 
 let conn: Connection;
@@ -65,5 +66,54 @@ describe('insert batcher (group commit)', () => {
     fail = false;
     await batcher.insert({ _id: 'z', n: 3 });
     expect((await collection.find({}).toArray()).map((d) => d._id)).toEqual(['z']);
+  });
+
+  it('a database that cannot be reached fails every caller with an error recognised as an outage (503), not a bug', async () => {
+    const client = new mongo.MongoClient('mongodb://127.0.0.1:1/', { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300 });
+    try {
+      const batcher = createInsertBatcher<Doc>(() => client.db('x').collection('unreachable'));
+      const results = await Promise.allSettled([batcher.insert({ _id: 'p', n: 1 }), batcher.insert({ _id: 'q', n: 2 })]);
+      for (const r of results) {
+        expect(r.status).toBe('rejected');
+        expect(isDatabaseUnavailable((r as PromiseRejectedResult).reason)).toBe(true);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a connection lost in the middle of a batch: the callers get the network error itself, recognised as an outage', async () => {
+    // A TCP relay to the database that, once told to, cuts every connection as soon as a command arrives.
+    const target = new URL(inject('mongodbUri'));
+    let cut = false;
+    const relay = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      client.on('data', (chunk) => (cut ? (client.destroy(), upstream.destroy()) : upstream.write(chunk)));
+      upstream.on('data', (chunk) => client.write(chunk));
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const client = new mongo.MongoClient(`mongodb://127.0.0.1:${(relay.address() as AddressInfo).port}/`, {
+      serverSelectionTimeoutMS: 1000,
+      retryWrites: false,
+    });
+    try {
+      const batcher = createInsertBatcher<Doc>(() => client.db(`relay_${randomBytes(3).toString('hex')}`).collection('cut'));
+      await batcher.insert({ _id: 'before', n: 0 }); // the connection is up
+      cut = true;
+      const results = await Promise.allSettled([batcher.insert({ _id: 'r', n: 1 }), batcher.insert({ _id: 's', n: 2 })]);
+      for (const r of results) {
+        const reason = (r as PromiseRejectedResult).reason as Error;
+        expect(r.status).toBe('rejected');
+        expect(reason.name).not.toBe('MongoBulkWriteError');
+        expect(isDatabaseUnavailable(reason)).toBe(true);
+      }
+    } finally {
+      await client.close(true);
+      relay.close();
+    }
   });
 });

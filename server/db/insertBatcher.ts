@@ -40,8 +40,9 @@ export function createInsertBatcher<T extends object>(collection: () => mongo.Co
           const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
           for (const e of writeErrors) failed.set(e.index, err);
         }
+        const whole = wholeBatchError(err);
         for (const [i, p] of batch.entries()) {
-          if (failed.size === 0 || failed.has(i)) p.reject(failed.get(i) ?? err);
+          if (failed.size === 0 || failed.has(i)) p.reject(failed.get(i) ?? whole);
           else p.resolve();
         }
       }
@@ -63,4 +64,14 @@ export function createInsertBatcher<T extends object>(collection: () => mongo.Co
       });
     },
   };
+}
+
+/**
+ * The driver's insertMany is a bulk write: a network error, a closed pool or a failed server
+ * selection comes wrapped in a MongoBulkWriteError (the original in `errorResponse`). Callers get
+ * the original, as a single insert would have given them, so that an outage is recognised as one.
+ */
+function wholeBatchError(err: unknown): unknown {
+  if (err instanceof mongo.MongoBulkWriteError && err.errorResponse instanceof Error) return err.errorResponse;
+  return err;
 }
