@@ -67,19 +67,17 @@ export async function recordIdentity(
   }
 }
 
-/** A user's identity in an app (by its _id): its openid and its latest session_key (opened). */
-export async function identityOf(
-  deps: { db: Database; box: SecretBox },
-  who: { userId: string; appId: string; openId: string },
-): Promise<{ openId: string; sessionKey: string | null } | null> {
-  const identity = await deps.db.Identity.findById(identityId(who.appId, who.openId)).lean();
+/**
+ * The session_key of this user's latest login in this app (opened), or null: when the identity is
+ * not theirs, no login kept one, or it was sealed under a data key we no longer have.
+ */
+export async function storedSessionKey(deps: { db: Database; box: SecretBox }, who: { userId: string; appId: string; openId: string }): Promise<string | null> {
+  const identity = await deps.db.Identity.findById(identityId(who.appId, who.openId), { userId: 1 }).lean();
   if (!identity || String(identity.userId) !== who.userId) return null;
   const sealed = await latestSessionKeyEnc(deps, who);
-  let sessionKey: string | null = null;
   try {
-    sessionKey = sealed ? deps.box.open(sealed) : null;
+    return sealed ? deps.box.open(sealed) : null;
   } catch {
-    sessionKey = null; // sealed under a data key we no longer have
+    return null;
   }
-  return { openId: identity.openId, sessionKey };
 }

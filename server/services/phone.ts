@@ -2,7 +2,7 @@ import type { BindPhoneInput, UserOutput } from '../../shared';
 import { AppError, isDuplicateKey } from '../errors';
 import { checkWatermark, decryptWeChatData } from '../wechat/dataCrypto';
 import { getPhoneNumber, legacyPhoneData } from '../wechat/phoneNumber';
-import { identityOf } from './identities';
+import { storedSessionKey } from './identities';
 import type { Actor, PlatformDeps } from './platform';
 import { checkStoredSessionKey } from './sessionCheck';
 import { toUserOutput, type StoredUser } from './users';
@@ -30,11 +30,11 @@ async function phoneFromCode(deps: PlatformDeps, actor: Actor, code: string): Pr
  * wx.login again (SESSION_KEY_STALE) or whether the data itself is bad.
  */
 async function phoneFromEncryptedData(deps: PlatformDeps, actor: Actor, encryptedData: string, iv: string): Promise<Phone> {
-  const identity = await identityOf(deps, actor);
-  if (!identity?.sessionKey) throw staleKey();
+  const sessionKey = await storedSessionKey(deps, actor);
+  if (!sessionKey) throw staleKey();
   let data: Record<string, unknown>;
   try {
-    data = decryptWeChatData(identity.sessionKey, encryptedData, iv);
+    data = decryptWeChatData(sessionKey, encryptedData, iv);
   } catch (err) {
     if (err instanceof AppError && err.reason === 'ENCRYPTED_DATA_INVALID') {
       const stillValid = await checkStoredSessionKey(deps, actor).then((r) => r.valid, () => true);
@@ -78,6 +78,6 @@ export async function bindPhone(deps: PlatformDeps, actor: Actor, input: BindPho
     await deps.db.PhoneBinding.deleteOne({ _id: bindingKey(before.phone), userId: actor.userId });
   }
   deps.principals.invalidateUser(actor.userId);
-  const identity = await identityOf(deps, actor);
-  return toUserOutput(user, identity?.openId ?? user.openId);
+  // The token's openid, as auth.me shows it (looking the identity up again only repeated it).
+  return toUserOutput(user, actor.openId);
 }

@@ -1,5 +1,5 @@
 import { isSessionKeyValid } from '../wechat/checkSession';
-import { identityOf } from './identities';
+import { storedSessionKey } from './identities';
 import type { Actor, PlatformDeps } from './platform';
 
 /**
@@ -7,11 +7,11 @@ import type { Actor, PlatformDeps } from './platform';
  * holds. When it is not, the app must call wx.login (and log in) before it sends encrypted data.
  */
 export async function checkStoredSessionKey(deps: PlatformDeps, actor: Actor): Promise<{ valid: boolean }> {
-  const identity = await identityOf(deps, actor);
-  if (!identity?.sessionKey) return { valid: false };
+  const sessionKey = await storedSessionKey(deps, actor);
+  if (!sessionKey) return { valid: false };
   const app = deps.apps.resolve(actor.appId);
   const valid = await deps.accessTokens.withToken(actor.appId, (token) =>
-    isSessionKeyValid(app, token, identity.openId, identity.sessionKey!, deps.http),
+    isSessionKeyValid(app, token, actor.openId, sessionKey, deps.http),
   );
   return { valid };
 }
