@@ -50,6 +50,16 @@ describe('auto registration', () => {
     expect((await db.User.findById(first.user.id).lean())!.nickName).toBe('Renamed');
   });
 
+  it("a profile a login changes shows at once through the user's other sessions", async () => {
+    const openid = uniqueOpenId('profile');
+    const first = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+    const onFirst = t.client({ token: first.accessToken });
+    expect((await onFirst.auth.me.query()).nickName).toBe(null); // cached for this session
+    const code = t.wxLogin(openid);
+    await t.client().auth.login.mutate({ code, ...t.sim.app.userInfo(openid, { nickName: 'Changed' }) });
+    expect((await onFirst.auth.me.query()).nickName).toBe('Changed');
+  });
+
   it('a banned user is refused in auto mode too', async () => {
     const openid = uniqueOpenId();
     const { user } = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });

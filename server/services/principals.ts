@@ -6,9 +6,11 @@ import type { StoredUser } from './users';
 
 /**
  * Who a verified access token may act as. Looking the user and the session up on every call
- * would cost two database round trips per request, so the answer is kept for `ttlMs`: that is
- * the stated bound on how long a ban, a deletion or a logout done elsewhere takes to reach an
- * access token already issued. Changes made through this process invalidate at once.
+ * would cost two database round trips per request, so both are kept for `ttlMs`: that is the
+ * stated bound on how long a ban, a deletion or a logout done elsewhere takes to reach an access
+ * token already issued. The user comes from the user cache on every call (so what a login or a
+ * profile update wrote shows at once); the entries here hold whether the session is live.
+ * Changes made through this process invalidate at once.
  */
 export interface Principal {
   user: StoredUser;
@@ -23,7 +25,6 @@ export interface PrincipalCache {
 }
 
 interface Entry {
-  user: StoredUser | null;
   sessionLive: boolean;
   at: number;
 }
@@ -47,11 +48,7 @@ export function createPrincipalCache(deps: { users: UserCache; sessions: Session
   }
 
   async function load(claims: AccessTokenClaims): Promise<Entry> {
-    const [user, sessionLive] = await Promise.all([
-      deps.users.get(claims.userId),
-      isSessionLive(deps.sessions, claims.sessionId),
-    ]);
-    return { user, sessionLive, at: deps.now().getTime() };
+    return { sessionLive: await isSessionLive(deps.sessions, claims.sessionId), at: deps.now().getTime() };
   }
 
   return {
@@ -64,16 +61,18 @@ export function createPrincipalCache(deps: { users: UserCache; sessions: Session
         deps.now().getTime() - cached.at < deps.ttlMs &&
         cached.userGen === gens.userGen &&
         cached.sessionGen === gens.sessionGen;
-      const entry: Entry = fresh ? cached : await load(claims);
+      const [entry, user] = fresh
+        ? [cached, await deps.users.get(claims.userId)]
+        : await Promise.all([load(claims), deps.users.get(claims.userId)]);
       if (!fresh && deps.ttlMs > 0) {
         entries.delete(key); // re-insert: Map order is our eviction order
         entries.set(key, { ...entry, ...gens });
         if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
       }
-      if (!entry.user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
-      if (entry.user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
+      if (!user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
+      if (user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
       if (!entry.sessionLive) throw new AppError('SESSION_REVOKED', 'This session has ended; log in again');
-      return { user: entry.user, openId: claims.openId };
+      return { user, openId: claims.openId };
     },
     invalidateUser(userId) {
       deps.users.forget(userId);
