@@ -23,10 +23,10 @@ interface Pending<T> {
 export function createInsertBatcher<T extends object>(collection: () => mongo.Collection, opts: { maxBatch?: number } = {}): InsertBatcher<T> {
   const maxBatch = opts.maxBatch ?? 500;
   let queue: Pending<T>[] = [];
+  // True from the moment a write is scheduled until the queue is empty.
   let writing = false;
 
   async function writeBatches() {
-    writing = true;
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
