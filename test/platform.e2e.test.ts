@@ -90,6 +90,14 @@ describe('phone number, profile, session check', () => {
     await expectReason(s.api.user.bindPhone.mutate({ code: 'no-such-code' }), 'WECHAT_CODE_INVALID', 400);
   });
 
+  it('bindPhone with encryptedData but no iv, or iv alone → 400 ENCRYPTED_DATA_INCOMPLETE, nothing bound', async () => {
+    const s = await signUp(t);
+    const { encryptedData, iv } = t.sim.app.encryptPhone(s.openid, phoneOf());
+    await expectReason(s.api.user.bindPhone.mutate({ encryptedData }), 'ENCRYPTED_DATA_INCOMPLETE', 400);
+    await expectReason(s.api.user.bindPhone.mutate({ iv }), 'ENCRYPTED_DATA_INCOMPLETE', 400);
+    expect((await s.api.auth.me.query()).phone).toBeNull();
+  });
+
   it('updateProfile validates and returns the user', async () => {
     const s = await signUp(t);
     const user = await s.api.user.updateProfile.mutate({ nickName: '  小红  ', avatarUrl: 'https://cdn.example.com/a.png' });

@@ -2,6 +2,7 @@ import type { BindPhoneInput, UserOutput } from '../../shared';
 import { AppError, isDuplicateKey } from '../errors';
 import { checkWatermark, decryptWeChatData } from '../wechat/dataCrypto';
 import { getPhoneNumber, legacyPhoneData } from '../wechat/phoneNumber';
+import { encryptedPair } from '../wechat/userData';
 import { storedSessionKey } from './identities';
 import type { Actor, PlatformDeps } from './platform';
 import { checkStoredSessionKey } from './sessionCheck';
@@ -29,7 +30,7 @@ async function phoneFromCode(deps: PlatformDeps, actor: Actor, code: string): Pr
  * decrypt, WeChat is asked whether that key is still current, so the app learns whether to call
  * wx.login again (SESSION_KEY_STALE) or whether the data itself is bad.
  */
-async function phoneFromEncryptedData(deps: PlatformDeps, actor: Actor, encryptedData: string, iv: string): Promise<Phone> {
+async function phoneFromEncryptedData(deps: PlatformDeps, actor: Actor, { encryptedData, iv }: { encryptedData: string; iv: string }): Promise<Phone> {
   const sessionKey = await storedSessionKey(deps, actor);
   if (!sessionKey) throw staleKey();
   let data: Record<string, unknown>;
@@ -48,12 +49,20 @@ async function phoneFromEncryptedData(deps: PlatformDeps, actor: Actor, encrypte
   return parsed.data;
 }
 
+/** The number of either form. The schema lets encryptedData or iv come alone: encryptedPair refuses that with its reason. */
+async function phoneOf(deps: PlatformDeps, actor: Actor, input: BindPhoneInput): Promise<Phone> {
+  if (input.code !== undefined) return phoneFromCode(deps, actor, input.code);
+  const encrypted = encryptedPair(input);
+  if (!encrypted) throw new AppError('INVALID_INPUT', 'Send either code, or encryptedData with iv');
+  return phoneFromEncryptedData(deps, actor, encrypted);
+}
+
 const staleKey = () =>
   new AppError('SESSION_KEY_STALE', 'The login session with WeChat has changed: call wx.login and log in, then get the phone number again');
 
 /** user.bindPhone: stores the country code and number; a number already bound to another user is a CONFLICT. */
 export async function bindPhone(deps: PlatformDeps, actor: Actor, input: BindPhoneInput): Promise<UserOutput> {
-  const phone = input.code ? await phoneFromCode(deps, actor, input.code) : await phoneFromEncryptedData(deps, actor, input.encryptedData!, input.iv!);
+  const phone = await phoneOf(deps, actor, input);
   const key = bindingKey(phone);
 
   try {

@@ -24,14 +24,24 @@ const weChatProfile = z.object({
 export type WeChatProfile = z.infer<typeof weChatProfile>;
 
 /**
+ * encryptedData with its iv, or neither: one without the other is ENCRYPTED_DATA_INCOMPLETE, not
+ * a decryption attempt on a missing value. Every input that carries encrypted data goes through this.
+ */
+export function encryptedPair(input: { encryptedData?: string | undefined; iv?: string | undefined }): { encryptedData: string; iv: string } | null {
+  if (input.encryptedData === undefined && input.iv === undefined) return null;
+  if (input.encryptedData === undefined || input.iv === undefined) {
+    throw new AppError('ENCRYPTED_DATA_INCOMPLETE', 'encryptedData and iv must be sent together');
+  }
+  return { encryptedData: input.encryptedData, iv: input.iv };
+}
+
+/**
  * Verifies whatever signed or encrypted user data came with a login, against the session_key
  * WeChat just gave us for this code, and returns the profile it carries (null when none was sent).
  * rawData+signature and encryptedData+iv are each all-or-nothing.
  */
 export function verifiedProfile(input: UserDataInput, sessionKey: string, openId: string, watermark: WatermarkPolicy): WeChatProfile | null {
-  if ((input.encryptedData === undefined) !== (input.iv === undefined)) {
-    throw new AppError('ENCRYPTED_DATA_INCOMPLETE', 'encryptedData and iv must be sent together');
-  }
+  const encrypted = encryptedPair(input);
   if ((input.rawData === undefined) !== (input.signature === undefined)) {
     throw new AppError('ENCRYPTED_DATA_INCOMPLETE', 'rawData and signature must be sent together');
   }
@@ -40,8 +50,8 @@ export function verifiedProfile(input: UserDataInput, sessionKey: string, openId
     verifyRawDataSignature(input.rawData, input.signature, sessionKey);
   }
 
-  if (input.encryptedData !== undefined && input.iv !== undefined) {
-    const data = decryptWeChatData(sessionKey, input.encryptedData, input.iv);
+  if (encrypted) {
+    const data = decryptWeChatData(sessionKey, encrypted.encryptedData, encrypted.iv);
     checkWatermark(data, watermark);
     // Legacy getUserInfo data names its user; it must be the one this code belongs to.
     if (data.openId !== undefined && data.openId !== openId) {
