@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isErrorReason } from '../shared';
+import { appRouter } from '../server/root';
+import { adminProcedure } from '../server/trpc/adminProcedure';
+import { protectedProcedure } from '../server/trpc/init';
 import { encryptWithSessionKey } from '../server/wechat/simulator/appSide';
 import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
 
@@ -276,6 +279,9 @@ const fieldsRecord = fc.record(
     registrationTicket: value,
     refreshToken: value,
     profile: fc.oneof(value, fc.record({ nickName: value, avatarUrl: urlish }, { requiredKeys: [] })),
+    // user.updateProfile's own fields
+    nickName: value,
+    avatarUrl: urlish,
     extra: value,
   },
   { requiredKeys: [] },
@@ -455,24 +461,55 @@ function authorizationOf(spec: AuthSpec, validToken: string): string | undefined
 // Property 1: every procedure, arbitrary inputs, real HTTP
 // ---------------------------------------------------------------------------------------------
 
+/** Who may call a procedure: anyone, a user with a working access token, or operators in process only. */
+type Caller = 'public' | 'user' | 'admin';
+
 interface Procedure {
   path: string;
   type: 'query' | 'mutation';
-  protected: boolean;
-  /** Procedures that may write with a working token run their valid cases on a fresh session. */
-  endsSessions?: boolean;
+  caller: Caller;
+  /** Has an input parser: arbitrary input is refused, not ignored. */
+  hasInput: boolean;
+  /** Its valid cases end the session they run on: each gets a fresh session of a user of its own. */
+  endsSessions: boolean;
+  /** A working token and input that passes the schema change the user: not held to "writes nothing". */
+  writes: boolean;
 }
 
-const PROCEDURES: Procedure[] = [
-  { path: 'ping', type: 'query', protected: false },
-  { path: 'auth.login', type: 'mutation', protected: false },
-  { path: 'auth.register', type: 'mutation', protected: false },
-  { path: 'auth.refresh', type: 'mutation', protected: false },
-  { path: 'auth.logout', type: 'mutation', protected: true, endsSessions: true },
-  { path: 'auth.logoutAll', type: 'mutation', protected: true, endsSessions: true },
-  { path: 'auth.me', type: 'query', protected: true },
-  { path: 'user.sessions', type: 'query', protected: true },
-];
+/** Exceptions by name; everything else about a procedure is read from the router itself. */
+const ENDS_SESSIONS = new Set(['auth.logout', 'auth.logoutAll']);
+const WRITES = new Set(['user.updateProfile']);
+
+type ProcedureDef = { type: string; inputs: unknown[]; middlewares: unknown[] };
+/** The middleware a builder adds, which every procedure made from it carries (tRPC keeps the function itself). */
+const middlewareOf = (builder: { _def: { middlewares: unknown[] } }) => builder._def.middlewares.at(-1);
+const USER_MIDDLEWARE = middlewareOf(protectedProcedure);
+const ADMIN_MIDDLEWARE = middlewareOf(adminProcedure);
+
+/**
+ * Every procedure of the router, so that a new one is fuzzed without anyone adding it here. The
+ * caller is told by the middleware its builder added (protectedProcedure, adminProcedure).
+ */
+const PROCEDURES: Procedure[] = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: ProcedureDef }>).map(([path, { _def }]) => {
+  if (_def.type !== 'query' && _def.type !== 'mutation') throw new Error(`${path}: a ${_def.type}; teach the fuzzer to send one`);
+  const caller: Caller = _def.middlewares.includes(USER_MIDDLEWARE) ? 'user' : _def.middlewares.includes(ADMIN_MIDDLEWARE) ? 'admin' : 'public';
+  return { path, type: _def.type, caller, hasInput: _def.inputs.length > 0, endsSessions: ENDS_SESSIONS.has(path), writes: WRITES.has(path) };
+});
+const procedure = (path: string): Procedure => {
+  const found = PROCEDURES.find((p) => p.path === path);
+  if (!found) throw new Error(`no procedure ${path} in the router`);
+  return found;
+};
+
+describe('the procedure list', () => {
+  it('comes from the router: every procedure, each exception a real one', () => {
+    expect(PROCEDURES.map((p) => p.path)).toEqual(expect.arrayContaining(['ping', 'auth.login', 'user.bindPhone', 'user.updateProfile', 'user.checkSession', 'admin.banUser']));
+    for (const path of [...ENDS_SESSIONS, ...WRITES]) expect(procedure(path).caller).toBe('user');
+    expect(procedure('auth.me').caller).toBe('user');
+    expect(procedure('auth.login').caller).toBe('public');
+    expect(procedure('admin.banUser').caller).toBe('admin');
+  });
+});
 
 /** A working access token for this procedure's valid cases. */
 async function validTokenFor(proc: Procedure, spec: AuthSpec): Promise<string> {
@@ -603,15 +640,15 @@ function expectWireAnswer(proc: Procedure, r: Sent, body: string, spec: AuthSpec
   const valid = spec.kind === 'valid';
   if (proc.path === 'ping' && !poisoned) expect(r.status, where).toBe(200);
   // No input parser: whatever the input, a working token is enough.
-  if (proc.protected && valid && !poisoned) expect(r.status, where).toBe(200);
+  if (proc.caller === 'user' && !proc.hasInput && valid && !poisoned) expect(r.status, where).toBe(200);
   // Anything but a working token is refused on a protected procedure.
-  if (proc.protected && !valid) expect(r.status, where).toBeGreaterThanOrEqual(400);
-  // Random codes, tickets and refresh tokens are never accepted.
-  if (!proc.protected && proc.path !== 'ping') expect(r.status, where).toBeGreaterThanOrEqual(400);
+  if (proc.caller === 'user' && !valid) expect(r.status, where).toBeGreaterThanOrEqual(400);
+  // Random codes, tickets and refresh tokens are never accepted; operators' procedures never over HTTP.
+  if ((proc.caller === 'public' && proc.hasInput) || proc.caller === 'admin') expect(r.status, where).toBeGreaterThanOrEqual(400);
 }
 
 /** The database must not change during properties whose procedures must not write. */
-const guard = (proc: Procedure) => (body: () => Promise<void>) => (proc.endsSessions ? body() : writesNothing(body));
+const guard = (proc: Procedure) => (body: () => Promise<void>) => (proc.endsSessions || proc.writes ? body() : writesNothing(body));
 
 describe('property 1: every procedure answers arbitrary input with a typed 4xx (or success), never a 5xx', () => {
   for (const proc of PROCEDURES) {
@@ -620,13 +657,14 @@ describe('property 1: every procedure answers arbitrary input with a typed 4xx (
       async () => {
         await guard(proc)(async () => {
           await fc.assert(
-            fc.asyncProperty(proc.type === 'query' ? queryWire : wire, authFor(proc.protected), async (body, spec) => {
+            fc.asyncProperty(proc.type === 'query' ? queryWire : wire, authFor(proc.caller !== 'public'), async (body, spec) => {
               const token = await validTokenFor(proc, spec);
               const authorization = authorizationOf(spec, token);
               const r = await sendWire(proc, body, authorization);
               expectWireAnswer(proc, r, body, spec, `${proc.path} ${body.slice(0, 200)} auth=${authorization?.slice(0, 120)}`);
             }),
-            params(proc.endsSessions ? 250 : 450),
+            // Operators' procedures are refused by their first middleware: fewer runs say as much.
+            params(proc.caller === 'admin' ? 100 : proc.endsSessions ? 250 : 450),
           );
         });
       },
@@ -638,7 +676,7 @@ describe('property 1: every procedure answers arbitrary input with a typed 4xx (
       async () => {
         await guard(proc)(async () => {
           await fc.assert(
-            fc.asyncProperty(malformedRequest, authFor(proc.protected), async (req, spec) => {
+            fc.asyncProperty(malformedRequest, authFor(proc.caller !== 'public'), async (req, spec) => {
               const token = await validTokenFor(proc, spec);
               const authorization = authorizationOf(spec, token);
               const headers: Record<string, string> = headersWith(authorization);
@@ -650,7 +688,7 @@ describe('property 1: every procedure answers arbitrary input with a typed 4xx (
               const shown = typeof req.body === 'string' ? req.body.slice(0, 200) : req.body === undefined ? '<none>' : `<${req.body.length} bytes>`;
               checkResponse(r, { trpc: true, where: `${req.method} ${path.slice(0, 200)} ct=${req.contentType} body=${shown} auth=${authorization?.slice(0, 120)}` });
             }),
-            params(300),
+            params(proc.caller === 'admin' ? 100 : 300),
           );
         });
       },
@@ -780,7 +818,7 @@ describe('property 3: rejected input writes nothing', () => {
             // A working code with no user data left (`wrong` can drop fields) would log in: not this property.
             const sent = (JSON.parse(body) as { json: Record<string, unknown> }).json;
             if (openid !== undefined && sent.code === code && !USER_DATA_KEYS.some((k) => k in sent)) return;
-            const r = await sendWire(PROCEDURES[1]!, body, undefined);
+            const r = await sendWire(procedure('auth.login'), body, undefined);
             expectRejected(r, `auth.login ${kind} ${body.slice(0, 300)}`);
           }),
           params(400),
@@ -824,7 +862,7 @@ describe('property 3: rejected input writes nothing', () => {
               input = { profile: c.profile };
             }
             const body = JSON.stringify({ json: input });
-            const r = await sendWire(PROCEDURES[2]!, body, undefined);
+            const r = await sendWire(procedure('auth.register'), body, undefined);
             expectRejected(r, `auth.register ${c.via} ${body.slice(0, 300)}`);
           }),
           params(400),
@@ -877,7 +915,7 @@ describe('property 3: rejected input writes nothing', () => {
             const refreshToken = tokenOf(spec);
             if (refreshToken === main.refreshToken) return; // the one token that must work
             const body = JSON.stringify(m === undefined ? { json: { refreshToken } } : { json: { refreshToken }, meta: m });
-            const r = await sendWire(PROCEDURES[3]!, body, undefined);
+            const r = await sendWire(procedure('auth.refresh'), body, undefined);
             expectRejected(r, `auth.refresh ${body.slice(0, 300)}`);
           }),
           params(400),
