@@ -139,6 +139,8 @@ async function main() {
       WECHAT_APP_SECRET: app.appSecret,
       WECHAT_APPS: '',
       WECHAT_API_BASE_URL: simulatorUrl,
+      // Production requires it (avatar URLs); the benchmark uploads none.
+      PUBLIC_BASE_URL: 'https://bench.example.com',
       MONGODB_URI: withDbName(database.uri, dbName),
       JWT_SECRET: randomBytes(32).toString('base64url'),
       JWT_KEYS: '',

@@ -1,3 +1,4 @@
+import { createAvatarUrls, type AvatarUrls } from './avatars/avatarUrls';
 import type { Config } from './config';
 import type { Database } from './db/connection';
 import type { Logger } from './logger';
@@ -37,6 +38,8 @@ export interface AppServices {
   auth: AuthDeps;
   platform: PlatformDeps;
   metrics: Metrics;
+  /** Set to the listening address once the server listens, where PUBLIC_BASE_URL is unset. */
+  avatarUrls: AvatarUrls & { listeningAt(origin: string): void };
 }
 
 export function createAppServices(opts: {
@@ -71,6 +74,7 @@ export function createAppServices(opts: {
   });
   const apps = createWeChatApps(opts.wechatApps);
   const metrics = createMetrics();
+  const avatarUrls = createAvatarUrls(config.publicBaseUrl);
   const http = { timeoutMs: config.wechat.timeoutMs, retries: config.wechat.retries, observe: metrics.observeWeChat };
   // One WeChat server access token per app, shared by every instance through the database.
   const accessTokens = createAccessTokenManager({
@@ -85,10 +89,11 @@ export function createAppServices(opts: {
   return {
     config,
     metrics,
+    avatarUrls,
     db,
     logger,
     tokens,
-    platform: { db, box, apps, http, accessTokens, principals, watermarkMaxAgeS: config.wechat.watermarkMaxAgeS, now },
+    platform: { db, box, apps, http, accessTokens, principals, watermarkMaxAgeS: config.wechat.watermarkMaxAgeS, avatarUrls, now },
     auth: {
       db,
       box,
@@ -105,6 +110,7 @@ export function createAppServices(opts: {
       users,
       identities: createIdentityCache(),
       limiter,
+      avatarUrls,
       now,
     },
   };

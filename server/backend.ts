@@ -95,6 +95,7 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     const http = createHttpServer(services);
     const url = await http.start();
     stack.push(() => http.stop());
+    services.avatarUrls.listeningAt(url);
     logger.info({ url, trpc: `${url}/trpc`, health: `${url}/healthz` }, 'listening');
 
     return { url, services, simulator, embeddedDatabase, wechatApps, stop: stopAll };

@@ -55,7 +55,7 @@ const envSchema = z
     ),
     /** stable_token (default: no invalidation race between instances) or the plain cgi-bin/token. */
     WECHAT_TOKEN_MODE: z.preprocess(emptyAsUndefined, z.enum(['stable', 'plain']).default('stable')),
-    /** Base of public URLs this server hands out (avatars); unset: taken from each request's Host. */
+    /** Base of public URLs this server hands out (avatars); unset (development only): the listening address. */
     PUBLIC_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
     AVATAR_MAX_BYTES: integer(1024, 10_485_760, 1_048_576),
     WECHAT_API_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://api.weixin.qq.com')),
@@ -117,6 +117,9 @@ const envSchema = z
     if (env.NODE_ENV === 'production' && !env.WECHAT_APP_ID && !env.WECHAT_APPS) {
       ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_ID'], message: 'is required when NODE_ENV=production (the simulator is for development)' });
     }
+    if (env.NODE_ENV === 'production' && !env.PUBLIC_BASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'is required when NODE_ENV=production (avatar URLs are built from it)' });
+    }
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -153,7 +156,7 @@ export interface Config {
     authCacheTtlS: number;
   };
   rateLimit: { ipPerMinute: number; openIdPerMinute: number };
-  /** Unset: derived from each request. */
+  /** Unset (development and tests only): the server's listening address. Never a request's Host. */
   publicBaseUrl: string | undefined;
   avatarMaxBytes: number;
   /** Encrypts stored session_keys (AES-256-GCM). */

@@ -86,6 +86,8 @@ describe('loadConfig rejects bad values with one line naming the variable', () =
     ['NODE_ENV=staging', { NODE_ENV: 'staging' }, 'NODE_ENV'],
     ['WECHAT_APP_ID without WECHAT_APP_SECRET', { WECHAT_APP_ID: 'wx1234567890abcdef' }, 'WECHAT_APP_SECRET'],
     ['NODE_ENV=production without WECHAT_APP_ID', { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }, 'WECHAT_APP_ID'],
+    // Avatar URLs are built from it; the request's Host header is no substitute.
+    ['NODE_ENV=production without PUBLIC_BASE_URL', { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' }, 'PUBLIC_BASE_URL'],
     ['DATA_ENCRYPTION_KEY of 16 bytes', { DATA_ENCRYPTION_KEY: Buffer.alloc(16, 7).toString('base64') }, 'DATA_ENCRYPTION_KEY'],
     ['WECHAT_RETRIES=9', { WECHAT_RETRIES: '9' }, 'WECHAT_RETRIES'],
     ['WECHAT_WATERMARK_MAX_AGE_S=-5', { WECHAT_WATERMARK_MAX_AGE_S: '-5' }, 'WECHAT_WATERMARK_MAX_AGE_S'],
@@ -136,8 +138,8 @@ describe('loadConfig JWT keys', () => {
     expect(a.jwt.keys[0]!.kid).not.toContain(GOOD_SECRET.slice(0, 8));
   });
 
-  it('accepts production with a secret and an app', () => {
-    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' });
+  it('accepts production with a secret, an app and its public URL', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's', PUBLIC_BASE_URL: 'https://api.example.com' });
     expect(config.env).toBe('production');
     expect(config.jwt.ephemeral).toBe(false);
   });

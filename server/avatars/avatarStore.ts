@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import mongoose from 'mongoose';
 import type { Database } from '../db/connection';
 import { AppError } from '../errors';
+import { isAvatarId, newAvatarId } from './avatarUrls';
 import { isImageType, type ImageType } from './imageType';
 
 /** GridFS bucket of uploaded avatars: `avatars.files` (one document per image) and `avatars.chunks`. */
@@ -13,7 +14,12 @@ interface AvatarMetadata {
   contentType: ImageType;
 }
 
-type ObjectId = InstanceType<typeof mongoose.mongo.ObjectId>;
+/**
+ * GridFS takes any _id; the driver's types say ObjectId. Our ids are random strings (avatarUrls.ts):
+ * ObjectIds are sequential, so one upload would tell the ids of its neighbours.
+ */
+type FileId = InstanceType<typeof mongoose.mongo.ObjectId>;
+const asFileId = (id: string) => id as unknown as FileId;
 
 function bucketOf(db: Database): InstanceType<typeof mongoose.mongo.GridFSBucket> {
   const native = db.connection.db;
@@ -21,34 +27,13 @@ function bucketOf(db: Database): InstanceType<typeof mongoose.mongo.GridFSBucket
   return new mongoose.mongo.GridFSBucket(native, { bucketName: AVATAR_BUCKET });
 }
 
-/** A 24-hex-digit id as an ObjectId; anything else (including ObjectId's 12-character strings) → null. */
-export function parseAvatarId(id: string): ObjectId | null {
-  return /^[0-9a-f]{24}$/i.test(id) ? new mongoose.mongo.ObjectId(id) : null;
-}
-
-/**
- * The avatar id in a URL this server handed out (`<base>/avatars/<id>`), else null. Only the path
- * is looked at, so a changed PUBLIC_BASE_URL or Host still finds the old file; deletion also checks
- * the file's owner, so a URL a user typed in cannot reach someone else's avatar.
- */
-export function avatarIdFromUrl(url: string | null | undefined): string | null {
-  if (!url) return null;
-  let pathname: string;
-  try {
-    pathname = new URL(url).pathname;
-  } catch {
-    return null;
-  }
-  const match = /\/avatars\/([0-9a-f]{24})$/i.exec(pathname);
-  return match ? match[1]!.toLowerCase() : null;
-}
-
-/** Stores the image; its owner and type go into the file's metadata. */
+/** Stores the image under a new random id; its owner and type go into the file's metadata. */
 export async function saveAvatar(db: Database, input: { userId: string; contentType: ImageType; bytes: Uint8Array }): Promise<{ id: string }> {
+  const id = newAvatarId();
   const metadata: AvatarMetadata = { userId: input.userId, contentType: input.contentType };
-  const upload = bucketOf(db).openUploadStream(`avatar-${input.userId}`, { metadata });
+  const upload = bucketOf(db).openUploadStreamWithId(asFileId(id), `avatar-${input.userId}`, { metadata });
   await pipeline(Readable.from([Buffer.from(input.bytes)]), upload);
-  return { id: String(upload.id) };
+  return { id };
 }
 
 /** The stored image, streamed; null for an unknown or malformed id. */
@@ -56,8 +41,8 @@ export async function openAvatar(
   db: Database,
   id: string,
 ): Promise<{ contentType: ImageType | 'application/octet-stream'; length: number; stream: Readable } | null> {
-  const _id = parseAvatarId(id);
-  if (!_id) return null;
+  if (!isAvatarId(id)) return null;
+  const _id = asFileId(id);
   const bucket = bucketOf(db);
   const [file] = await bucket.find({ _id }).limit(1).toArray();
   if (!file) return null;
@@ -74,12 +59,13 @@ export async function openAvatar(
  * True when something was deleted; an unknown id is not an error.
  */
 export async function deleteAvatar(db: Database, id: string, opts: { ownerId?: string } = {}): Promise<boolean> {
-  const _id = parseAvatarId(id);
-  if (!_id) return false;
+  if (!isAvatarId(id)) return false;
+  const _id = asFileId(id);
   const bucket = bucketOf(db);
-  const filter = opts.ownerId === undefined ? { _id } : { _id, 'metadata.userId': opts.ownerId };
-  const [file] = await bucket.find(filter).limit(1).toArray();
+  // By _id alone (the filter the embedded database answers from an index); the owner is compared here.
+  const [file] = await bucket.find({ _id }).limit(1).toArray();
   if (!file) return false;
+  if (opts.ownerId !== undefined && (file.metadata as Partial<AvatarMetadata> | undefined)?.userId !== opts.ownerId) return false;
   try {
     await bucket.delete(_id);
     return true;

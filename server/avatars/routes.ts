@@ -5,17 +5,10 @@ import type { AppServices } from '../appServices';
 import { AppError, isDatabaseUnavailable } from '../errors';
 import { authenticate } from '../services/authenticate';
 import { toUserOutput, type StoredUser } from '../services/users';
-import { avatarIdFromUrl, deleteAvatar, openAvatar, saveAvatar } from './avatarStore';
+import { withAvatarLock } from './avatarLock';
+import { deleteAvatar, openAvatar, saveAvatar } from './avatarStore';
 import { detectImageType } from './imageType';
 import { sendRestError, statusOfReason } from '../rest/restErrors';
-
-const DEFAULT_AVATAR_MAX_BYTES = 1_048_576;
-
-/** Optional config keys, read defensively so this module works before and after they exist. */
-interface AvatarConfig {
-  avatarMaxBytes?: number;
-  publicBaseUrl?: string;
-}
 
 /** The plain JSON error of non-tRPC routes (the REST routes' shape), with the reason's HTTP status. */
 function sendError(reply: FastifyReply, reason: ErrorReason, message: string, retryAfterS?: number) {
@@ -48,18 +41,41 @@ function reasonOfFrameworkError(error: FastifyError): { reason: ErrorReason; mes
  *
  * `POST /avatar` (Authorization: Bearer <accessToken>, multipart/form-data, one file; name it
  * `file`): the bytes must be a PNG, JPEG, GIF or WebP (judged by content, never by file name or
- * declared type) of at most AVATAR_MAX_BYTES. Answers `{ avatarUrl, user }`.
+ * declared type) of at most AVATAR_MAX_BYTES. Answers `{ avatarUrl, user }`. The new avatar
+ * replaces the user's previous upload, which is deleted: a user has one stored avatar, plus at
+ * most one upload in flight (a second one meanwhile is RATE_LIMITED).
  *
- * `GET /avatars/:id`: the image, cacheable forever (a new upload gets a new id).
+ * `GET /avatars/:id`: the image, cacheable forever (a new upload gets a new, random id).
  *
  * @fastify/multipart is registered in this plugin's own scope only: the tRPC plugin keeps its own
  * multipart parser on /trpc, and no other route parses multipart.
  */
 export function registerAvatarRoutes(app: FastifyInstance, services: AppServices): void {
-  const config = services.config as AppServices['config'] & AvatarConfig;
-  const maxBytes = config.avatarMaxBytes ?? DEFAULT_AVATAR_MAX_BYTES;
-  const { db, logger } = services;
+  const maxBytes = services.config.avatarMaxBytes;
+  const { db, logger, avatarUrls } = services;
   const authenticated = new WeakMap<FastifyRequest, { user: StoredUser; openId: string }>();
+
+  /** Makes the stored image the user's avatar and deletes the upload it replaced (under the avatar lock). */
+  async function swapAvatar(userId: string, id: string): Promise<void> {
+    let before: StoredUser | null;
+    try {
+      before = await db.User.findOneAndUpdate({ _id: userId, status: 'active' }, { $set: { avatarId: id, avatarUrl: null } }, { returnDocument: 'before' }).lean<StoredUser>();
+    } catch (err) {
+      await deleteAvatar(db, id).catch(() => undefined);
+      throw err;
+    }
+    if (!before) {
+      await deleteAvatar(db, id).catch(() => undefined);
+      // Banned or deleted since the principal cache last looked.
+      const exists = await db.User.exists({ _id: userId });
+      throw exists ? new AppError('USER_BANNED', 'This account is banned') : new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
+    }
+    services.auth.principals.invalidateUser(userId);
+    if (before.avatarId && before.avatarId !== id) {
+      // Only a file this user uploaded: the owner is checked where it is deleted.
+      await deleteAvatar(db, before.avatarId, { ownerId: userId }).catch((err: unknown) => logger.warn({ err, userId }, 'could not delete the previous avatar'));
+    }
+  }
 
   app.register(async (scope) => {
     // Only multipart is parsed here; JSON, text ... are refused before any body is read.
@@ -94,43 +110,17 @@ export function registerAvatarRoutes(app: FastifyInstance, services: AppServices
         if (!principal) throw new AppError('TOKEN_MISSING', 'Send Authorization: Bearer <accessToken>');
         const userId = String(principal.user._id);
 
-        const bytes = await readSingleFile(req);
-        const contentType = detectImageType(bytes);
-        if (!contentType) throw new AppError('UNSUPPORTED_IMAGE', 'The file is not a PNG, JPEG, GIF or WebP image');
-
-        const { id } = await saveAvatar(db, { userId, contentType, bytes });
-        const avatarUrl = `${publicBase(req, config)}/avatars/${id}`;
-
-        // Swap atomically and get the URL it replaced: of two simultaneous uploads, each deletes
-        // exactly the avatar it replaced, and none is left orphaned.
-        let before: StoredUser | null;
-        try {
-          before = await db.User.findOneAndUpdate({ _id: userId, status: 'active' }, { $set: { avatarUrl } }, { returnDocument: 'before' }).lean<StoredUser>();
-        } catch (err) {
-          await deleteAvatar(db, id).catch(() => undefined);
-          throw err;
-        }
-        if (!before) {
-          await deleteAvatar(db, id).catch(() => undefined);
-          // Banned or deleted since the principal cache last looked.
-          const exists = await db.User.exists({ _id: userId });
-          throw exists
-            ? new AppError('USER_BANNED', 'This account is banned')
-            : new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
-        }
-        services.auth.principals.invalidateUser(userId);
-
-        const previousId = avatarIdFromUrl(before.avatarUrl);
-        if (previousId && previousId !== id) {
-          // Only a file this user uploaded: an avatarUrl typed in by hand cannot delete another's.
-          await deleteAvatar(db, previousId, { ownerId: userId }).catch((err: unknown) =>
-            logger.warn({ err, userId }, 'could not delete the previous avatar'),
-          );
-        }
-
-        const updated = await db.User.findById(userId).lean<StoredUser>();
-        const user = updated ?? { ...before, avatarUrl };
-        return reply.code(200).send({ avatarUrl, user: toUserOutput(user, principal.openId) });
+        const avatarUrl = await withAvatarLock(services.platform, userId, async () => {
+          const bytes = await readSingleFile(req);
+          const contentType = detectImageType(bytes);
+          if (!contentType) throw new AppError('UNSUPPORTED_IMAGE', 'The file is not a PNG, JPEG, GIF or WebP image');
+          const { id } = await saveAvatar(db, { userId, contentType, bytes });
+          await swapAvatar(userId, id);
+          return avatarUrls.urlOf(id);
+        });
+        const user = await db.User.findById(userId).lean<StoredUser>();
+        if (!user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
+        return reply.code(200).send({ avatarUrl, user: toUserOutput(user, principal.openId, avatarUrls) });
       },
     });
 
@@ -146,12 +136,6 @@ export function registerAvatarRoutes(app: FastifyInstance, services: AppServices
         .send(avatar.stream);
     });
   });
-}
-
-/** `PUBLIC_BASE_URL`, else this request's own origin. */
-function publicBase(req: FastifyRequest, config: AvatarConfig): string {
-  if (config.publicBaseUrl) return config.publicBaseUrl.replace(/\/+$/, '');
-  return `${req.protocol}://${req.headers.host ?? req.hostname}`;
 }
 
 /**

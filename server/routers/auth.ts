@@ -37,5 +37,5 @@ export const authRouter = router({
 
   // Validated against userOutput where it is built (once per cached user); the document takes
   // the schema from the route table.
-  me: protectedProcedure.query(({ ctx }) => reusedUserOutput(ctx.user, ctx.openId)),
+  me: protectedProcedure.query(({ ctx }) => reusedUserOutput(ctx.user, ctx.openId, ctx.services.avatarUrls)),
 });

@@ -1,4 +1,5 @@
 import type { LoginInput, LoginOutput, RefreshOutput, RegisterInput, RegisterOutput } from '../../shared';
+import type { AvatarUrls } from '../avatars/avatarUrls';
 import type { Database } from '../db/connection';
 import { identityId } from '../db/models/identity';
 import { AppError, isDuplicateKey } from '../errors';
@@ -28,6 +29,7 @@ export interface AuthDeps {
   users: UserCache;
   identities: IdentityCache;
   limiter: RateLimiter;
+  avatarUrls: AvatarUrls;
   now: () => Date;
 }
 
@@ -65,7 +67,7 @@ async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, cli
     ...deps.tokens.issue({ userId: String(user._id), sessionId: started.sessionId, appId: session.appId, openId: session.openId }),
     refreshToken: started.refreshToken,
     refreshExpiresIn: started.refreshExpiresIn,
-    user: toUserOutput(user, session.openId),
+    user: toUserOutput(user, session.openId, deps.avatarUrls),
   };
 }
 

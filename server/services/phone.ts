@@ -88,5 +88,5 @@ export async function bindPhone(deps: PlatformDeps, actor: Actor, input: BindPho
   }
   deps.principals.invalidateUser(actor.userId);
   // The token's openid, as auth.me shows it (looking the identity up again only repeated it).
-  return toUserOutput(user, actor.openId);
+  return toUserOutput(user, actor.openId, deps.avatarUrls);
 }

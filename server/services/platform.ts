@@ -1,3 +1,4 @@
+import type { AvatarUrls } from '../avatars/avatarUrls';
 import type { Database } from '../db/connection';
 import type { SecretBox } from '../secrets/secretBox';
 import type { AccessTokenManager } from '../wechat/accessTokenManager';
@@ -14,6 +15,7 @@ export interface PlatformDeps {
   accessTokens: AccessTokenManager;
   principals: PrincipalCache;
   watermarkMaxAgeS: number;
+  avatarUrls: AvatarUrls;
   now: () => Date;
 }
 

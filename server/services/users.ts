@@ -1,4 +1,5 @@
 import type { PlainProfileInput, UserOutput } from '../../shared';
+import type { AvatarUrls } from '../avatars/avatarUrls';
 import type { UserDoc, UserFields } from '../db/models/user';
 import type { WeChatProfile } from '../wechat/userData';
 
@@ -8,13 +9,13 @@ type StoredUser = Pick<UserDoc, '_id'> & UserFields & { createdAt: Date; updated
  * The user as the API shows it: an explicit list of fields, so nothing secret can slip out.
  * `openId` is the user's openid in the app that asks (each app has its own).
  */
-export function toUserOutput(user: StoredUser, openId: string): UserOutput {
+export function toUserOutput(user: StoredUser, openId: string, avatarUrls: AvatarUrls): UserOutput {
   return {
     id: String(user._id),
     openId,
     unionId: user.unionId ?? null,
     nickName: user.nickName ?? null,
-    avatarUrl: user.avatarUrl ?? null,
+    avatarUrl: user.avatarId ? avatarUrls.urlOf(user.avatarId) : (user.avatarUrl ?? null),
     gender: (user.gender ?? null) as UserOutput['gender'],
     language: user.language ?? null,
     city: user.city ?? null,

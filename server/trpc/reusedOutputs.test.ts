@@ -2,7 +2,11 @@ import superjson from 'superjson';
 import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
 import type { StoredUser } from '../services/users';
-import { reusedUserOutput, transformer } from './reusedOutputs';
+import { createAvatarUrls } from '../avatars/avatarUrls';
+import { reusedUserOutput as reusedWith, transformer } from './reusedOutputs';
+
+const avatarUrls = createAvatarUrls('https://api.example.com');
+const reusedUserOutput = (user: StoredUser, openId: string) => reusedWith(user, openId, avatarUrls);
 
 const storedUser = (nickName: string): StoredUser =>
   ({

@@ -1,5 +1,6 @@
 import superjson from 'superjson';
 import { userOutput, type UserOutput } from '../../shared';
+import type { AvatarUrls } from '../avatars/avatarUrls';
 import { toUserOutput, type StoredUser } from '../services/users';
 
 /**
@@ -34,12 +35,12 @@ export const transformer = {
 const userOutputs = new WeakMap<StoredUser, Map<string, UserOutput>>();
 
 /** The user as the API shows it, validated against userOutput: built once per cached user and app. */
-export function reusedUserOutput(user: StoredUser, openId: string): UserOutput {
+export function reusedUserOutput(user: StoredUser, openId: string, avatarUrls: AvatarUrls): UserOutput {
   let byOpenId = userOutputs.get(user);
   if (!byOpenId) userOutputs.set(user, (byOpenId = new Map()));
   let output = byOpenId.get(openId);
   if (!output) {
-    const parsed = userOutput.parse(toUserOutput(user, openId));
+    const parsed = userOutput.parse(toUserOutput(user, openId, avatarUrls));
     if (parsed.phone) Object.freeze(parsed.phone);
     output = markReused(parsed);
     byOpenId.set(openId, output);

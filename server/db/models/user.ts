@@ -20,6 +20,9 @@ const userSchema = new Schema(
     // Only present when the mini program is bound to an Open Platform account.
     unionId: { type: String, default: null, index: true },
     nickName: { type: String, default: null },
+    // The avatar: an image uploaded to us (its id; the URL is built from configuration on every
+    // answer) or else a URL elsewhere (WeChat's, the fill-in components'). The upload wins.
+    avatarId: { type: String, default: null },
     avatarUrl: { type: String, default: null },
     gender: { type: Number, default: null },
     language: { type: String, default: null },
