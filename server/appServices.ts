@@ -111,6 +111,7 @@ export function createAppServices(opts: {
       identities: createIdentityCache(),
       limiter,
       avatarUrls,
+      logger,
       now,
     },
   };

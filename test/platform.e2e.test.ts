@@ -140,6 +140,35 @@ describe('several mini programs, one backend', () => {
     expect(await t.backend.services.db.User.countDocuments({ unionId })).toBe(1);
   });
 
+  /** A login in `appId` whose code2Session answer carries `codeUnionId`, sending encrypted user data that carries `dataUnionId`. */
+  async function loginWithUserData(appId: string, openid: string, codeUnionId: string | undefined, dataUnionId: string) {
+    const code = t.wxLogin(openid, { appId, ...(codeUnionId ? { unionId: codeUnionId } : {}) });
+    // WeChat's own sample of decrypted user info: openId, profile, unionId, watermark.
+    const data = t.sim.appFor(appId).encrypt(openid, { openId: openid, nickName: 'Band', gender: 1, language: 'en', city: 'Guangzhou', province: 'Guangdong', country: 'CN', avatarUrl: 'https://thirdwx.qlogo.cn/x/0', unionId: dataUnionId });
+    return t.client({ appId }).auth.login.mutate({ code, ...data });
+  }
+
+  it('a unionId in verified encrypted user data is used when code2Session gives none: the apps are linked', async () => {
+    const unionId = `union_${randomBytes(4).toString('hex')}`;
+    const first = await loginWithUserData(appA, uniqueOpenId('a'), undefined, unionId);
+    expect(first.user.unionId).toBe(unionId);
+    const second = await loginWithUserData(appB, uniqueOpenId('b'), undefined, unionId);
+    expect(second.isNewUser).toBe(false);
+    expect(second.user.id).toBe(first.user.id);
+    expect(await t.backend.services.db.User.countDocuments({ unionId })).toBe(1);
+  });
+
+  it("code2Session's unionId wins over a different one in the user data, and the difference is logged", async () => {
+    const fromCode = `union_${randomBytes(4).toString('hex')}`;
+    const fromData = `union_${randomBytes(4).toString('hex')}`;
+    const openid = uniqueOpenId('a');
+    const login = await loginWithUserData(appA, openid, fromCode, fromData);
+    expect(login.user.unionId).toBe(fromCode);
+    const warning = t.logLines().find((line) => line.includes(openid) && /unionId/.test(line));
+    expect(warning, 'a log line about the differing unionIds').toBeDefined();
+    expect(JSON.parse(warning!)).toMatchObject({ level: 40, appId: appA, openId: openid });
+  });
+
   it('without a unionId, the same person in two apps is two users', async () => {
     const a = await signUp(t, uniqueOpenId('a'), { appId: appA });
     const b = await signUp(t, uniqueOpenId('b'), { appId: appB });

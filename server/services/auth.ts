@@ -1,6 +1,7 @@
 import type { LoginInput, LoginOutput, RefreshOutput, RegisterInput, RegisterOutput } from '../../shared';
 import type { AvatarUrls } from '../avatars/avatarUrls';
 import type { Database } from '../db/connection';
+import type { Logger } from '../logger';
 import { identityId } from '../db/models/identity';
 import { AppError, isDuplicateKey } from '../errors';
 import type { RateLimiter } from '../rateLimit/limiter';
@@ -8,7 +9,7 @@ import type { SecretBox } from '../secrets/secretBox';
 import type { AccessTokens } from '../tokens/accessToken';
 import { code2Session } from '../wechat/code2Session';
 import type { WeChatHttpOptions } from '../wechat/requestJson';
-import { verifiedProfile, type UserDataInput, type WeChatProfile } from '../wechat/userData';
+import { verifiedUserData, type UserDataInput, type WeChatProfile } from '../wechat/userData';
 import { recordIdentity, userIdOfIdentity, type IdentityCache } from './identities';
 import type { PrincipalCache } from './principals';
 import { claimRegistrationTicket, issueRegistrationTicket, peekRegistrationTicket, type TicketDeps } from './registrationTickets';
@@ -30,6 +31,7 @@ export interface AuthDeps {
   identities: IdentityCache;
   limiter: RateLimiter;
   avatarUrls: AvatarUrls;
+  logger: Logger;
   now: () => Date;
 }
 
@@ -43,12 +45,21 @@ async function exchangeCode(deps: AuthDeps, appId: string | undefined, code: str
   return { ...session, appId: app.appId };
 }
 
-function verifyUserData(deps: AuthDeps, input: UserDataInput, session: AppSession): WeChatProfile | null {
-  return verifiedProfile(input, session.sessionKey, session.openId, {
+/**
+ * The profile in the verified user data, and the session with its unionId: code2Session's, else
+ * the one in the verified encrypted data. When both are there and differ, code2Session's wins
+ * (it comes straight from WeChat's server) and the difference is logged.
+ */
+function verifyUserData(deps: AuthDeps, input: UserDataInput, session: AppSession): { profile: WeChatProfile | null; session: AppSession } {
+  const { profile, unionId } = verifiedUserData(input, session.sessionKey, session.openId, {
     appId: session.appId,
     maxAgeS: deps.wechat.watermarkMaxAgeS,
     nowS: Math.floor(deps.now().getTime() / 1000),
   });
+  if (unionId && session.unionId && unionId !== session.unionId) {
+    deps.logger.warn({ appId: session.appId, openId: session.openId }, "the unionId in the encrypted user data differs from code2Session's; code2Session's is kept");
+  }
+  return { profile, session: unionId && !session.unionId ? { ...session, unionId } : session };
 }
 
 /**
@@ -111,8 +122,7 @@ async function userIdByUnionId(deps: AuthDeps, unionId: string): Promise<string 
  * more than a minute old.
  */
 export async function login(deps: AuthDeps, input: LoginInput, appId: string | undefined, client: ClientInfo): Promise<LoginOutput> {
-  const session = await exchangeCode(deps, appId, input.code);
-  const profile = verifyUserData(deps, input, session);
+  const { profile, session } = verifyUserData(deps, input, await exchangeCode(deps, appId, input.code));
   const $set: Record<string, unknown> = { ...profileUpdate(profile, undefined), ...(session.unionId ? { unionId: session.unionId } : {}) };
 
   const linked = await findUserId(deps, session);
@@ -173,10 +183,11 @@ async function createUser(deps: AuthDeps, session: AppSession, fields: object): 
 
 /** auth.register: with a fresh code, or with the ticket a USER_NOT_REGISTERED login handed out. */
 export async function register(deps: AuthDeps, input: RegisterInput, appId: string | undefined, client: ClientInfo): Promise<RegisterOutput> {
-  const session = input.registrationTicket
-    ? await peekRegistrationTicket(deps.tickets, input.registrationTicket)
-    : await exchangeCode(deps, appId, input.code!);
-  const profile = verifyUserData(deps, input, session);
+  const { profile, session } = verifyUserData(
+    deps,
+    input,
+    input.registrationTicket ? await peekRegistrationTicket(deps.tickets, input.registrationTicket) : await exchangeCode(deps, appId, input.code!),
+  );
   if (await findUserId(deps, session)) throw userExists();
   if (input.registrationTicket) await claimRegistrationTicket(deps.tickets, input.registrationTicket);
 

@@ -6,7 +6,9 @@ import { AppError } from '../errors';
 import { checkWatermark, decodeBase64Strict, decryptWeChatData, type WatermarkPolicy } from './dataCrypto';
 import { verifyRawDataSignature } from './rawDataSignature';
 import { encryptWithSessionKey } from './simulator';
-import { verifiedProfile } from './userData';
+import { verifiedUserData } from './userData';
+
+const verifiedProfile = (...args: Parameters<typeof verifiedUserData>) => verifiedUserData(...args).profile;
 
 // WeChat's own published sample (the demo in the "开放数据校验与解密" docs).
 const SAMPLE = {
@@ -375,6 +377,20 @@ describe('verifiedProfile', () => {
     expect(profile).not.toHaveProperty('openId');
     expect(profile).not.toHaveProperty('unionId');
     expect(profile).not.toHaveProperty('watermark');
+  });
+
+  it('returns the unionId of the encrypted data beside the profile; signed rawData carries none', () => {
+    const key = newSessionKey();
+    expect(verifiedUserData(userInfo(key, anonymous, { unionId: 'oUnion' }), key, openId, wm)).toEqual({ profile: anonymous, unionId: 'oUnion' });
+    expect(verifiedUserData(userInfo(key, anonymous), key, openId, wm).unionId).toBeNull();
+    expect(verifiedUserData(userInfo(key, anonymous, { unionId: 42 }), key, openId, wm).unionId).toBeNull();
+    const { rawData, signature } = userInfo(key, { ...anonymous, unionId: 'oForged' });
+    expect(verifiedUserData({ rawData, signature }, key, openId, wm).unionId).toBeNull();
+  });
+
+  it("takes the unionId of WeChat's own published sample", () => {
+    const sample = verifiedUserData(SAMPLE, SAMPLE.sessionKey, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE', { appId: SAMPLE.appId, maxAgeS: 0, nowS });
+    expect(sample.unionId).toBe('ocMvos6NjeKLIBqg5Mr9QjxrP1FA');
   });
 
   it('returns the profile from signed rawData alone', () => {

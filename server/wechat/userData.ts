@@ -23,6 +23,16 @@ const weChatProfile = z.object({
 });
 export type WeChatProfile = z.infer<typeof weChatProfile>;
 
+/** WeChat's sample of decrypted user info carries it; code2Session leaves it out at times. */
+const decryptedUnionId = z.object({ unionId: z.string().min(1).max(128) });
+
+export interface VerifiedUserData {
+  /** Null when no user data was sent. */
+  profile: WeChatProfile | null;
+  /** From the decrypted data only (rawData never carries it); null when absent. */
+  unionId: string | null;
+}
+
 /**
  * encryptedData with its iv, or neither: one without the other is ENCRYPTED_DATA_INCOMPLETE, not
  * a decryption attempt on a missing value. Every input that carries encrypted data goes through this.
@@ -37,10 +47,11 @@ export function encryptedPair(input: { encryptedData?: string | undefined; iv?: 
 
 /**
  * Verifies whatever signed or encrypted user data came with a login, against the session_key
- * WeChat just gave us for this code, and returns the profile it carries (null when none was sent).
+ * WeChat just gave us for this code, and returns the profile it carries and the unionId inside
+ * the encrypted data (decrypting with this session_key and the watermark prove both are WeChat's).
  * rawData+signature and encryptedData+iv are each all-or-nothing.
  */
-export function verifiedProfile(input: UserDataInput, sessionKey: string, openId: string, watermark: WatermarkPolicy): WeChatProfile | null {
+export function verifiedUserData(input: UserDataInput, sessionKey: string, openId: string, watermark: WatermarkPolicy): VerifiedUserData {
   const encrypted = encryptedPair(input);
   if ((input.rawData === undefined) !== (input.signature === undefined)) {
     throw new AppError('ENCRYPTED_DATA_INCOMPLETE', 'rawData and signature must be sent together');
@@ -57,7 +68,8 @@ export function verifiedProfile(input: UserDataInput, sessionKey: string, openId
     if (data.openId !== undefined && data.openId !== openId) {
       throw new AppError('ENCRYPTED_DATA_INVALID', 'encryptedData belongs to another user');
     }
-    return weChatProfile.parse(data);
+    const unionId = decryptedUnionId.safeParse(data);
+    return { profile: weChatProfile.parse(data), unionId: unionId.success ? unionId.data.unionId : null };
   }
 
   if (input.rawData !== undefined) {
@@ -67,7 +79,7 @@ export function verifiedProfile(input: UserDataInput, sessionKey: string, openId
     } catch {
       throw new AppError('ENCRYPTED_DATA_INVALID', 'rawData is not JSON');
     }
-    return weChatProfile.parse(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {});
+    return { profile: weChatProfile.parse(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {}), unionId: null };
   }
-  return null;
+  return { profile: null, unionId: null };
 }
