@@ -21,7 +21,7 @@ import { build, formatMessages, transform, type Format, type Message, type Plugi
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'client/index.ts');
-const outDir = join(root, 'dist/client');
+const defaultOutDir = join(root, 'dist/client');
 const exampleCopy = join(root, 'examples/miniprogram/lib/wxlogin-client.js');
 const TARGET = 'es2018';
 
@@ -46,26 +46,10 @@ export const noNodeBuiltins: Plugin = {
 };
 
 /**
- * superjson tests `value instanceof URL` on every value it serializes, and the mini program
- * runtime has no `URL`: a bare reference would throw "URL is not defined" on the first call. The
- * bundle's free `URL` references are bound to this instead: the real URL where there is one, else
- * a constructor nothing is an instance of (the server never sends URL values).
+ * tRPC's links and superjson name `URL`, `FormData`, `Blob` and `AbortController`, which a mini
+ * program lacks; every such reference in the bundle is bound to this module's exports.
  */
-const URL_SHIM = 'wxlogin-shim:url';
-const urlShim: Plugin = {
-  name: 'url-shim',
-  setup(b) {
-    b.onResolve({ filter: /^wxlogin-shim:url$/ }, () => ({ path: URL_SHIM, namespace: 'wxlogin-shim' }));
-    b.onLoad({ filter: /.*/, namespace: 'wxlogin-shim' }, () => ({
-      loader: 'js',
-      contents: [
-        'function NoURL() { throw new Error("URL is not available in this runtime"); }',
-        'var URLRef = typeof URL === "function" ? URL : NoURL;',
-        'export { URLRef as URL };',
-      ].join('\n'),
-    }));
-  },
-};
+const bundleGlobals = join(root, 'client/bundleGlobals.ts');
 
 async function fail(what: string, messages: Message[]): Promise<never> {
   const formatted = await formatMessages(messages, { kind: 'error', color: false });
@@ -114,8 +98,8 @@ async function bundle(format: Format, outfile: string): Promise<BuiltFile> {
     minify: true,
     sourcemap: false,
     charset: 'utf8',
-    plugins: [noNodeBuiltins, urlShim],
-    inject: [URL_SHIM],
+    plugins: [noNodeBuiltins],
+    inject: [bundleGlobals],
     write: false,
     outfile,
     logLevel: 'silent',
@@ -137,12 +121,19 @@ async function writeAtomically(file: string, contents: Uint8Array): Promise<void
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
-export async function buildClient(opts: { quiet?: boolean } = {}): Promise<{ files: BuiltFile[] }> {
-  mkdirSync(outDir, { recursive: true });
-  const cjs = await bundle('cjs', join(outDir, 'wxlogin-client.cjs'));
-  const esm = await bundle('esm', join(outDir, 'wxlogin-client.mjs'));
-  mkdirSync(dirname(exampleCopy), { recursive: true });
-  await writeAtomically(exampleCopy, readFileSync(cjs.path));
+/**
+ * `outDir` elsewhere than dist/client (a test's temporary directory) builds the same files there
+ * and leaves the example app's copy alone.
+ */
+export async function buildClient(opts: { quiet?: boolean; outDir?: string } = {}): Promise<{ files: BuiltFile[] }> {
+  const dir = opts.outDir ?? defaultOutDir;
+  mkdirSync(dir, { recursive: true });
+  const cjs = await bundle('cjs', join(dir, 'wxlogin-client.cjs'));
+  const esm = await bundle('esm', join(dir, 'wxlogin-client.mjs'));
+  if (dir === defaultOutDir) {
+    mkdirSync(dirname(exampleCopy), { recursive: true });
+    await writeAtomically(exampleCopy, readFileSync(cjs.path));
+  }
   const files = [cjs, esm];
   if (!opts.quiet) {
     for (const f of files) {

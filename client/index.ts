@@ -1,7 +1,6 @@
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppRouter } from '../server/root';
-import { installAbortControllerIfMissing } from './abortControllerPolyfill';
 import { LoginFlow, type LoginResult, type OnRegister } from './loginFlow';
 import { sessionLink } from './sessionLink';
 import { createWxTokenStore, type StoredSession } from './tokenStore';
@@ -37,7 +36,6 @@ export interface MiniProgramClient {
 }
 
 export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniProgramClient {
-  installAbortControllerIfMissing();
   const store = createWxTokenStore(opts.wx, opts.storageKey ?? 'wxlogin.session');
   const fetch = createWxFetch(opts.wx, { timeoutMs: opts.timeoutMs });
   const http = (withToken: boolean) => {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import vm from 'node:vm';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildClient, noNodeBuiltins, type BuiltFile } from '../client/build';
@@ -17,34 +16,8 @@ const file = (name: string) => {
   return f;
 };
 
-/** A mini program's globals: no process, Buffer, global, URL, AbortController, fetch, require of builtins. */
-function miniProgramContext(wx: unknown) {
-  return vm.createContext({
-    wx,
-    console,
-    setTimeout,
-    clearTimeout,
-    setInterval,
-    clearInterval,
-    App: () => {},
-    Page: () => {},
-    Component: () => {},
-    getApp: () => ({}),
-    getCurrentPages: () => [],
-  });
-}
-
-function loadCjs(context: vm.Context, code: string) {
-  const module = { exports: {} as Record<string, unknown> };
-  const required: string[] = [];
-  const fn = vm.runInContext(`(function (module, exports, require) {${code}\n})`, context) as (...args: unknown[]) => void;
-  fn(module, module.exports, (spec: string) => {
-    required.push(spec);
-    throw new Error(`require(${spec}) in the bundle`);
-  });
-  return { exports: module.exports, required };
-}
-
+// What the bundle does at run time is tested in a mini program realm (test/client.e2e.test.ts,
+// test/helpers/miniProgramRealm.ts); this file covers the build itself.
 describe('the client bundle', () => {
   it('builds both formats, small', () => {
     const cjs = file('wxlogin-client.cjs');
@@ -65,41 +38,6 @@ describe('the client bundle', () => {
       expect(code).not.toMatch(/\brequire\s*\(/);
       expect(code).not.toMatch(/\bprocess\.|\bBuffer\b|__dirname|__filename/);
     }
-  });
-
-  it('the CJS bundle loads and works in a context with only mini program globals', async () => {
-    const requests: string[] = [];
-    const wx = {
-      request(opts: { url: string; fail?: (e: { errMsg: string }) => void }) {
-        requests.push(opts.url);
-        setTimeout(() => opts.fail?.({ errMsg: 'request:fail net::ERR_CONNECTION_REFUSED' }), 1);
-        return { abort() {} };
-      },
-      login(opts: { success?: (r: { code: string }) => void }) {
-        setTimeout(() => opts.success?.({ code: 'a-code' }), 1);
-      },
-      getStorageSync: () => '',
-      setStorageSync() {},
-      removeStorageSync() {},
-    };
-    const context = miniProgramContext(wx);
-    for (const name of ['process', 'Buffer', 'global', 'require', 'URL', 'AbortController', 'fetch', 'TextEncoder']) {
-      expect(vm.runInContext(`typeof ${name}`, context), name).toBe('undefined');
-    }
-
-    const { exports, required } = loadCjs(context, readFileSync(file('wxlogin-client.cjs').path, 'utf8'));
-    expect(required).toEqual([]);
-    expect(typeof exports.createMiniProgramClient).toBe('function');
-    expect(typeof exports.errorReason).toBe('function');
-
-    // Serializing with superjson and sending over wx.request work without URL or AbortController.
-    const client = (exports.createMiniProgramClient as (o: unknown) => { login(): Promise<unknown> })({ url: 'https://api.example.com/trpc', wx });
-    const err = await client.login().then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect((exports.errorReason as (e: unknown) => string)(err)).toBe('NETWORK');
-    expect(requests).toEqual(['https://api.example.com/trpc/auth.login?batch=1']);
   });
 
   it('the ESM bundle exports the same', async () => {

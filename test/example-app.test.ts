@@ -2,20 +2,19 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildClient } from '../client/build';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { builtClient, createMiniProgramRealm, REALM_VARIANTS, type MiniProgramRealm } from './helpers/miniProgramRealm';
 import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
-import { createWxStandIn, type WxStandIn } from './helpers/wxStandIn';
+import { installWx, type WxStandIn } from './helpers/wxStandIn';
 
 /**
  * The example mini program (examples/miniprogram), its own app.js and pages, running against the
- * real server with the built client bundle. Each test is a fresh "phone": a vm context with only
- * what a mini program has (wx, App, Page, getApp, timers, console; no AbortController, no URL, no
- * Node), and a small CommonJS loader for `require` inside examples/miniprogram.
+ * real server with the client bundle the real build just made. Each test is a fresh "phone": a
+ * mini program realm (test/helpers/miniProgramRealm.ts: ECMAScript, console, timers, wx, plus
+ * App, Page, getApp) and a small module loader for `require` inside examples/miniprogram.
  *
- * config.js: the loader hands the app `{ url }` of the test server instead of the file's export
- * (the example's config.js stays as a team would ship it).
+ * The loader hands the app `{ url }` of the test server for config.js (the example's config.js
+ * stays as a team would ship it), and the fresh build for lib/wxlogin-client.js.
  */
 const exampleDir = resolve(dirname(fileURLToPath(import.meta.url)), '../examples/miniprogram');
 
@@ -36,6 +35,7 @@ interface ExampleApp {
 interface Phone {
   wx: WxStandIn;
   toasts: { title: string; icon?: string }[];
+  relaunches: string[];
   app: ExampleApp;
   /** Loads a page's JS (as WeChat does when it opens it) and creates an instance: onLoad has run. */
   openPage(route: string): Promise<PageInstance>;
@@ -44,29 +44,27 @@ interface Phone {
 }
 
 let t: TestBackend;
+let bundle: string;
 beforeAll(async () => {
-  await buildClient({ quiet: true });
+  ({ cjs: bundle } = await builtClient());
   t = await startTestBackend({ AUTH_REGISTRATION: 'explicit' });
 });
 afterAll(async () => {
   await t?.stop();
 });
+const realms: MiniProgramRealm[] = [];
+afterEach(() => {
+  for (const realm of realms.splice(0)) realm.dispose();
+});
 
 function launch(openid: string, url = `${t.url}/trpc`): Phone {
   const toasts: { title: string; icon?: string }[] = [];
-  const wx = Object.assign(createWxStandIn(t.sim.app, openid), {
-    showToast: (opts: { title: string; icon?: string }) => void toasts.push(opts),
-    navigateTo: (opts: { url: string }) => {
-      throw new Error(`unexpected navigateTo ${opts.url}`);
-    },
-    navigateBack: () => {},
-  });
+  const relaunches: string[] = [];
   let appObject: ExampleApp | undefined;
   const pages = new Map<string, PageDef>();
   let loadingPage = '';
 
-  const context = vm.createContext({
-    wx,
+  const realm = createMiniProgramRealm(REALM_VARIANTS[0]!, {
     App: (def: ExampleApp) => {
       appObject = def;
     },
@@ -74,30 +72,30 @@ function launch(openid: string, url = `${t.url}/trpc`): Phone {
       pages.set(loadingPage, def);
     },
     getApp: () => appObject,
-    console,
-    setTimeout,
-    clearTimeout,
-    Promise,
+  });
+  realms.push(realm);
+  const wx = installWx(realm, t.sim.app, openid, {
+    extras: {
+      showToast: (opts) => void toasts.push(opts as { title: string; icon?: string }),
+      navigateTo: (opts) => {
+        throw new Error(`unexpected navigateTo ${(opts as { url: string }).url}`);
+      },
+      navigateBack: () => {},
+      reLaunch: (opts) => void relaunches.push((opts as { url: string }).url),
+    },
   });
 
-  const cache = new Map<string, { exports: unknown }>();
+  const cache = new Map<string, unknown>();
   function load(file: string): unknown {
     const rel = relative(exampleDir, file);
     if (rel.startsWith('..')) throw new Error(`require outside the mini program: ${file}`);
-    if (rel === 'config.js') return { url };
-    const cached = cache.get(file);
-    if (cached) return cached.exports;
-    const module = { exports: {} as unknown };
-    cache.set(file, module);
-    const source = readFileSync(file, 'utf8');
-    const fn = vm.runInContext(`(function (module, exports, require) {${source}\n})`, context, { filename: file }) as (
-      m: typeof module,
-      e: unknown,
-      r: (spec: string) => unknown,
-    ) => void;
+    if (rel === 'config.js') return realm.json({ url });
+    if (cache.has(file)) return cache.get(file);
+    const source = rel === join('lib', 'wxlogin-client.js') ? bundle : readFileSync(file, 'utf8');
     const requireFrom = (spec: string) => load(resolve(dirname(file), spec.endsWith('.js') ? spec : `${spec}.js`));
-    fn(module, module.exports, requireFrom);
-    return module.exports;
+    const exports = realm.loadModule(source, file, requireFrom);
+    cache.set(file, exports);
+    return exports;
   }
 
   // As WeChat does: app.js first, then onLaunch, then each page's JS when it is first opened.
@@ -108,8 +106,9 @@ function launch(openid: string, url = `${t.url}/trpc`): Phone {
   return {
     wx,
     toasts,
+    relaunches,
     app,
-    evaluate: (code) => vm.runInContext(code, context),
+    evaluate: (code) => realm.evaluate(code),
     async openPage(route) {
       if (!pages.has(route)) {
         loadingPage = route;
@@ -153,8 +152,8 @@ describe('the example mini program', () => {
     expect(phone.evaluate('typeof AbortController')).toBe('undefined');
     expect(phone.evaluate('typeof URL')).toBe('undefined');
     phone.app.onLaunch();
-    // The client installed its own AbortController: tRPC needs one, the sandbox has none.
-    expect(phone.evaluate('typeof AbortController')).toBe('function');
+    // tRPC needs an AbortController; the bundle binds its own and leaves the app's globals alone.
+    expect(phone.evaluate('typeof AbortController')).toBe('undefined');
 
     const page = await registerThroughLoginPage(phone, 'Alice');
 
@@ -163,7 +162,7 @@ describe('the example mini program', () => {
     expect(page.data.user.avatarUrl ?? null).toBeNull(); // the temporary avatar path is not sent
     expect(phone.toasts).toEqual([{ title: 'Welcome!', icon: 'success' }]);
 
-    const stored = phone.wx.storage.get(SESSION_KEY) as { accessToken: string; userId: string };
+    const stored = phone.wx.stored(SESSION_KEY) as { accessToken: string; userId: string };
     expect(stored.accessToken).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(stored.userId).toBe(page.data.user.id);
     expect(phone.wx.counts.login).toBe(1); // the registration reused the login's ticket
@@ -184,13 +183,13 @@ describe('the example mini program', () => {
 
     const phone = launch(openid); // same WeChat user, empty storage
     phone.app.onLaunch();
-    expect(phone.wx.storage.size).toBe(0);
+    expect(phone.wx.storedKeys()).toEqual([]);
     const login = await phone.openPage('pages/login/login');
     await login.onLoginTap();
     expect(login.data).toMatchObject({ loading: false, needProfile: false, isNewUser: false, error: '' });
     expect(login.data.user).toMatchObject({ id: registered.data.user.id, nickName: 'Bob' });
     expect(phone.toasts).toEqual([{ title: 'Welcome back', icon: 'success' }]);
-    expect(phone.wx.storage.get(SESSION_KEY)).toMatchObject({ userId: registered.data.user.id });
+    expect(phone.wx.stored(SESSION_KEY)).toMatchObject({ userId: registered.data.user.id });
 
     const requestsBefore = phone.wx.counts.request;
     const home = await phone.openPage('pages/index/index');
@@ -230,7 +229,7 @@ describe('the example mini program', () => {
 
     expect(page.data).toMatchObject({ loading: false, needProfile: false, user: null, error: 'NETWORK' });
     expect(phone.toasts).toEqual([{ title: 'No network, try again', icon: 'none' }]);
-    expect(phone.wx.storage.has(SESSION_KEY)).toBe(false);
+    expect(phone.wx.stored(SESSION_KEY)).toBeUndefined();
     expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(0);
   });
 

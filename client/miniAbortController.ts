@@ -1,11 +1,12 @@
 /**
- * tRPC's http links create an AbortController for every call; the mini program runtime may not
- * have one. This installs a minimal one (signal.aborted / reason / abort events) only where it is
- * missing. Nothing in the client needs more of the DOM's AbortSignal than this.
+ * tRPC's http links create an AbortController for every call; a mini program has none. This is
+ * the minimal one they need (signal.aborted / reason / abort events). client/bundleGlobals.ts
+ * binds the bundle's `AbortController` to it where the runtime has none; nothing is installed on
+ * the mini program's global object.
  */
 type Listener = (event: { type: 'abort' }) => void;
 
-class MiniAbortSignal {
+export class MiniAbortSignal {
   aborted = false;
   reason: unknown = undefined;
   onabort: Listener | null = null;
@@ -41,7 +42,7 @@ class MiniAbortSignal {
   }
 }
 
-class MiniAbortController {
+export class MiniAbortController {
   readonly signal = new MiniAbortSignal();
   abort(reason?: unknown) {
     const error = new Error('This operation was aborted');
@@ -49,21 +50,3 @@ class MiniAbortController {
     this.signal.dispatchAbort(reason === undefined ? error : reason);
   }
 }
-
-/** globalThis is ES2020; older mini program runtimes may lack it. */
-function globalObject(): Record<string, unknown> {
-  if (typeof globalThis === 'object') return globalThis as never;
-  // Outside strict mode a plain function's `this` is the global object.
-  return (function (this: unknown) {
-    return this;
-  })() as never;
-}
-
-export function installAbortControllerIfMissing(target: Record<string, unknown> = globalObject()): void {
-  if (typeof target.AbortController !== 'function') {
-    target.AbortController = MiniAbortController;
-    target.AbortSignal = MiniAbortSignal;
-  }
-}
-
-export { MiniAbortController };
