@@ -29,7 +29,11 @@ export interface MiniProgramClient {
   api: TRPCClient<AppRouter>;
   /** wx.login → auth.login (→ auth.register through onRegister for a new user); keeps the token. */
   login(): Promise<LoginResult>;
-  /** Ends the session on the server (auth.logout, best effort) and forgets it on this device. */
+  /**
+   * Forgets the session on this device and ends it on the server (auth.logout). Rejects, with a
+   * reason for errorReason(), when the server could not be told: the device has forgotten the
+   * session all the same, but the server still holds it until it expires.
+   */
   logout(): Promise<void>;
   /** The stored session, if any. */
   session(): StoredSession | null;

@@ -32,6 +32,11 @@ function wxLogin(wx: WxApi): Promise<string> {
   });
 }
 
+/** The server's answers that mean the session is over already: nothing left to end. */
+const ALREADY_ENDED = new Set<string>(['SESSION_REVOKED', 'USER_NOT_FOUND', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_EXPIRED', 'REFRESH_TOKEN_REUSED']);
+/** The access token cannot speak for its session any more, but the refresh token may. */
+const ACCESS_TOKEN_UNUSABLE = new Set<string>(['TOKEN_EXPIRED', 'TOKEN_INVALID']);
+
 interface IssuedPair {
   accessToken: string;
   expiresIn: number;
@@ -84,12 +89,40 @@ export class LoginFlow {
     await this.single(() => this.renew());
   }
 
-  /** Ends the session on the server (best effort) and forgets it on this device. */
+  /**
+   * Forgets the session on this device, then ends it on the server. The device forgets it first
+   * and in any case: a user who logged out must not stay logged in on this phone. When the server
+   * could not be told (no network, a timeout, the server down), this rejects with that error: the
+   * session then stays valid on the server until it expires or is revoked, which the app should
+   * know rather than believe the opposite. An access token past its expiry is renewed once with
+   * the refresh token, so the logout still reaches the session; a session the server has already
+   * ended counts as ended.
+   */
   async logout(endOnServer: (accessToken: string) => Promise<unknown>): Promise<void> {
+    // A renewal in flight would save a session after this one forgot it.
+    if (this.inFlight) await this.inFlight.catch(() => undefined);
     const session = this.store.get();
     this.store.clear();
     this.generation++;
-    if (session) await endOnServer(session.accessToken).catch(() => undefined);
+    if (!session) return;
+    try {
+      await endOnServer(session.accessToken);
+      return;
+    } catch (err) {
+      const reason = errorReason(err);
+      if (ALREADY_ENDED.has(reason)) return;
+      if (!ACCESS_TOKEN_UNUSABLE.has(reason) || !session.refreshToken) throw err;
+    }
+    let renewed: IssuedPair;
+    try {
+      renewed = await this.api.auth.refresh.mutate({ refreshToken: session.refreshToken });
+    } catch (err) {
+      if (ALREADY_ENDED.has(errorReason(err))) return;
+      throw err;
+    }
+    await endOnServer(renewed.accessToken).catch((err: unknown) => {
+      if (!ALREADY_ENDED.has(errorReason(err))) throw err;
+    });
   }
 
   private save(pair: IssuedPair, userId: string) {

@@ -163,12 +163,52 @@ describe.each(REALM_VARIANTS)('the built client in $name', (variant: RealmVarian
       expect(wx.counts.login).toBe(2);
     });
 
+    it('with an expired access token still ends the session on the server (through one refresh)', async () => {
+      const { wx, client } = await phone();
+      const { user } = await client.login();
+      expireStoredToken(wx);
+      await client.logout();
+      expect(client.session()).toBeNull();
+      // The stored refresh token was rotated once, and the token that rotation issued was logged out.
+      const tokens = await t.backend.services.db.Session.find({ userId: user.id }).lean();
+      expect(tokens.map((s) => s.revokedReason).sort()).toEqual(['logout', 'rotated']);
+    });
+
+    it('that cannot reach the server rejects with the reason, and the phone forgets the session anyway', async () => {
+      const { wx, client, reasonOf } = await phone();
+      await client.login();
+      const { refreshToken } = client.session()!;
+      wx.failRequests(1);
+      expect(await reasonOf(client.logout())).toBe('NETWORK');
+      expect(client.session()).toBeNull();
+      // Still alive on the server: that is what the rejection tells the app.
+      const renewed = await t.client().auth.refresh.mutate({ refreshToken });
+      await t.client({ token: renewed.accessToken }).auth.logout.mutate();
+    });
+
     it('of a session already ended elsewhere resolves', async () => {
       const { client } = await phone();
       const { user } = await client.login();
       await t.backend.services.db.Session.updateMany({ userId: user.id }, { $set: { revokedAt: new Date(), revokedReason: 'logout_all' } });
       await client.logout();
       expect(client.session()).toBeNull();
+    });
+
+    it('while a renewal is in flight leaves no session behind, on the phone or the server', async () => {
+      const { wx, client } = await phone();
+      const { user } = await client.login();
+      expireStoredToken(wx);
+      const refresh = wx.hold('/auth.refresh');
+      const call = client.api.auth.me.query().catch(() => undefined);
+      // auth.me was refused and auth.refresh is on its way: log out now.
+      await refresh.sent();
+      const loggedOut = client.logout();
+      refresh.release();
+      await loggedOut;
+      await call;
+      expect(client.session()).toBeNull();
+      const live = await t.backend.services.db.Session.countDocuments({ userId: user.id, revokedAt: null });
+      expect(live).toBe(0);
     });
 
     it('with no session does nothing', async () => {

@@ -215,6 +215,34 @@ describe('the example mini program', () => {
     expect(phone.app.client.session()?.accessToken).toBeTruthy();
   });
 
+  it('log out on the home page: the session ends on the server, back to the login page', async () => {
+    const openid = uniqueOpenId('example');
+    const phone = launch(openid);
+    phone.app.onLaunch();
+    await registerThroughLoginPage(phone, 'Dave');
+    const { refreshToken } = phone.wx.stored(SESSION_KEY) as { refreshToken: string };
+    const home = await phone.openPage('pages/index/index');
+    await home.onLogoutTap();
+    expect(phone.relaunches).toEqual(['/pages/login/login']);
+    expect(phone.wx.stored(SESSION_KEY)).toBeUndefined();
+    expect(phone.toasts).toEqual([{ title: 'Welcome!', icon: 'success' }]);
+    const refused = await t.client().auth.refresh.mutate({ refreshToken }).catch((err: { data?: { reason?: string } }) => err.data?.reason);
+    expect(refused).toBe('REFRESH_TOKEN_INVALID');
+  });
+
+  it('log out without network: the phone forgets the session and says the server was not told', async () => {
+    const openid = uniqueOpenId('example');
+    const phone = launch(openid);
+    phone.app.onLaunch();
+    await registerThroughLoginPage(phone, 'Erin');
+    const home = await phone.openPage('pages/index/index');
+    phone.wx.failRequests(1);
+    await home.onLogoutTap();
+    expect(phone.relaunches).toEqual(['/pages/login/login']);
+    expect(phone.wx.stored(SESSION_KEY)).toBeUndefined();
+    expect(phone.toasts.at(-1)).toEqual({ title: 'Logged out here only (NETWORK)', icon: 'none' });
+  });
+
   it('server unreachable: the login page shows NETWORK and tells the user', async () => {
     const server = createServer();
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));

@@ -19,8 +19,14 @@ Page({
     }
   },
 
-  onLogoutTap() {
-    app.client.logout();
+  async onLogoutTap() {
+    try {
+      await app.client.logout();
+    } catch (err) {
+      // This phone has forgotten the session either way; the server was not told, so it lives on
+      // there until it expires. Say so rather than pretend.
+      wx.showToast({ title: 'Logged out here only (' + app.describeError(err).reason + ')', icon: 'none' });
+    }
     wx.reLaunch({ url: '/pages/login/login' });
   },
 });
