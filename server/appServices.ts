@@ -15,6 +15,7 @@ import { createWeChatApps } from './services/wechatApps';
 import type { PlatformDeps } from './services/platform';
 import { wechatAccessTokenModel } from './db/models/wechatAccessToken';
 import { createAccessTokenManager } from './wechat/accessTokenManager';
+import { viaAccessToken, viaOpenApiService } from './wechat/serverApiAccess';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import type { AuthDeps } from './services/auth';
 import { createAccessTokens, type AccessTokens } from './tokens/accessToken';
@@ -86,6 +87,8 @@ export function createAppServices(opts: {
     now,
   });
   metrics.watchAccessTokens(accessTokens);
+  // With Cloud Hosting's open API service the access token machinery stays idle: nothing asks it.
+  const serverApi = config.wechat.openApiService ? viaOpenApiService(opts.wechatApps[0]!.appId) : viaAccessToken(accessTokens);
   return {
     config,
     metrics,
@@ -93,7 +96,19 @@ export function createAppServices(opts: {
     db,
     logger,
     tokens,
-    platform: { db, box, apps, http, accessTokens, principals, watermarkMaxAgeS: config.wechat.watermarkMaxAgeS, avatarUrls, now },
+    platform: {
+      db,
+      box,
+      apps,
+      http,
+      accessTokens,
+      serverApi,
+      cloudHosting: config.wechat.cloudHosting,
+      principals,
+      watermarkMaxAgeS: config.wechat.watermarkMaxAgeS,
+      avatarUrls,
+      now,
+    },
     auth: {
       db,
       box,
@@ -102,6 +117,7 @@ export function createAppServices(opts: {
         apps,
         http,
         watermarkMaxAgeS: config.wechat.watermarkMaxAgeS,
+        cloudHosting: config.wechat.cloudHosting,
       },
       registration: config.registration,
       tickets: { db, box, ttlS: config.registrationTicketTtlS, now },

@@ -30,6 +30,7 @@ const jsonText = (message: string) =>
     }
   });
 const seconds = (fallback: number) => integer(0, 31_536_000, fallback);
+const flag = z.preprocess(emptyAsUndefined, z.enum(['true', 'false'], 'must be true or false').default('false').transform((v) => v === 'true'));
 
 const envSchema = z
   .object({
@@ -47,7 +48,8 @@ const envSchema = z
       jsonText('must be a JSON array of {appId, appSecret}')
         .pipe(
           z
-            .array(z.object({ appId: z.string().regex(/^\w{4,64}$/, 'appId must be 4-64 letters or digits'), appSecret: z.string().min(1) }))
+            // appSecret may be left out only with WECHAT_OPEN_API_SERVICE (checked below).
+            .array(z.object({ appId: z.string().regex(/^\w{4,64}$/, 'appId must be 4-64 letters or digits'), appSecret: z.string().min(1).optional() }))
             .min(1)
             .refine((apps) => new Set(apps.map((a) => a.appId)).size === apps.length, 'lists an appId twice'),
         )
@@ -58,7 +60,12 @@ const envSchema = z
     /** Base of public URLs this server hands out (avatars); unset (development only): the listening address. */
     PUBLIC_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
     AVATAR_MAX_BYTES: integer(1024, 10_485_760, 1_048_576),
-    WECHAT_API_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://api.weixin.qq.com')),
+    /** Default https://api.weixin.qq.com; http://api.weixin.qq.com with the open API service. */
+    WECHAT_API_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+    /** WeChat Cloud Hosting: the caller's identity comes from the gateway's X-WX-* headers (server/cloudHosting/). */
+    WECHAT_CLOUD_HOSTING: flag,
+    /** Cloud Hosting's open API service: server API calls without access_token, the side-loaded proxy adds the credentials. */
+    WECHAT_OPEN_API_SERVICE: flag,
     WECHAT_TIMEOUT_MS: integer(100, 60_000, 5000),
     /** Extra attempts after the first on errcode -1 and network failures. */
     WECHAT_RETRIES: integer(0, 5, 2),
@@ -108,7 +115,14 @@ const envSchema = z
     if (env.NODE_ENV === 'production' && !env.DATA_ENCRYPTION_KEY && !hasSymmetricSecret) {
       ctx.addIssue({ code: 'custom', path: ['DATA_ENCRYPTION_KEY'], message: 'is required when no HS256 secret is configured' });
     }
-    if (env.WECHAT_APP_ID && !env.WECHAT_APP_SECRET) {
+    if (env.WECHAT_OPEN_API_SERVICE && !env.WECHAT_CLOUD_HOSTING) {
+      ctx.addIssue({ code: 'custom', path: ['WECHAT_OPEN_API_SERVICE'], message: 'needs WECHAT_CLOUD_HOSTING=true (the service exists only there)' });
+    }
+    // With the open API service nothing needs the secret: no code2Session, no access token.
+    if (!env.WECHAT_OPEN_API_SERVICE && env.WECHAT_APPS?.some((a) => !a.appSecret)) {
+      ctx.addIssue({ code: 'custom', path: ['WECHAT_APPS'], message: 'needs an appSecret for every app (unless WECHAT_OPEN_API_SERVICE=true)' });
+    }
+    if (env.WECHAT_APP_ID && !env.WECHAT_APP_SECRET && !env.WECHAT_OPEN_API_SERVICE) {
       ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_SECRET'], message: 'is required when WECHAT_APP_ID is set' });
     }
     if (env.WECHAT_APP_ID && env.WECHAT_APPS) {
@@ -134,6 +148,10 @@ export interface Config {
   wechat: {
     /** Empty: start the built-in WeChat simulator (development and tests only). First = default. */
     apps: { appId: string; appSecret: string }[];
+    /** WeChat Cloud Hosting: identities from the gateway's headers, no code2Session, no session_key. */
+    cloudHosting: boolean;
+    /** Server API calls through Cloud Hosting's open API service (no access token here). */
+    openApiService: boolean;
     tokenMode: 'stable' | 'plain';
     apiBaseUrl: string;
     timeoutMs: number;
@@ -190,9 +208,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     mongodbUri: env.MONGODB_URI,
     devdbDir: env.DEVDB_DIR,
     wechat: {
-      apps: env.WECHAT_APPS ?? (env.WECHAT_APP_ID && env.WECHAT_APP_SECRET ? [{ appId: env.WECHAT_APP_ID, appSecret: env.WECHAT_APP_SECRET }] : []),
+      // An empty secret only with the open API service, where nothing sends it.
+      apps:
+        env.WECHAT_APPS?.map((a) => ({ appId: a.appId, appSecret: a.appSecret ?? '' })) ??
+        (env.WECHAT_APP_ID ? [{ appId: env.WECHAT_APP_ID, appSecret: env.WECHAT_APP_SECRET ?? '' }] : []),
+      cloudHosting: env.WECHAT_CLOUD_HOSTING,
+      openApiService: env.WECHAT_OPEN_API_SERVICE,
       tokenMode: env.WECHAT_TOKEN_MODE,
-      apiBaseUrl: env.WECHAT_API_BASE_URL.replace(/\/+$/, ''),
+      apiBaseUrl: (env.WECHAT_API_BASE_URL ?? (env.WECHAT_OPEN_API_SERVICE ? 'http://api.weixin.qq.com' : 'https://api.weixin.qq.com')).replace(/\/+$/, ''),
       timeoutMs: env.WECHAT_TIMEOUT_MS,
       retries: env.WECHAT_RETRIES,
       watermarkMaxAgeS: env.WECHAT_WATERMARK_MAX_AGE_S,

@@ -4,6 +4,7 @@ import { TRPCError, getTRPCErrorShape, transformTRPCResponse, type TRPC_ERROR_CO
 import { randomUUID } from 'node:crypto';
 import type { AppServices } from './appServices';
 import { registerAvatarRoutes } from './avatars/routes';
+import { requireGatewayHeaders } from './cloudHosting/gatewayGuard';
 import { registerRestRoutes } from './rest';
 import { AppError } from './errors';
 import { appRouter } from './root';
@@ -63,6 +64,9 @@ export function createHttpServer(services: AppServices): HttpServer {
       );
     },
   });
+
+  // On WeChat Cloud Hosting, nothing but the gateway's requests (and the platform's probes) gets in.
+  if (config.wechat.cloudHosting) requireGatewayHeaders(app);
 
   app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -26,6 +26,11 @@ export const ERROR_REASONS = {
   ENCRYPTED_DATA_INCOMPLETE: 'BAD_REQUEST', // encryptedData without iv, rawData without signature ...
   SESSION_KEY_STALE: 'BAD_REQUEST', // WeChat says our stored session_key is no longer valid: wx.login, then resend
 
+  // WeChat Cloud Hosting (WECHAT_CLOUD_HOSTING=true)
+  CLOUD_GATEWAY_REQUIRED: 'FORBIDDEN', // no X-WX-SOURCE: the request did not come through WeChat's gateway (or CloudID data outside the mode)
+  CLOUD_IDENTITY_MISSING: 'UNAUTHORIZED', // through the gateway, but without a mini program user's openid and appid
+  SESSION_KEY_UNAVAILABLE: 'BAD_REQUEST', // Cloud Hosting logins have no session_key: no legacy encrypted data, signatures or checkSession
+
   // Accounts
   USER_NOT_REGISTERED: 'UNAUTHORIZED',
   USER_EXISTS: 'CONFLICT',

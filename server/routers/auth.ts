@@ -19,12 +19,12 @@ export const authRouter = router({
   login: rateLimitedProcedure
     .input(loginInput)
     .output(loginOutput)
-    .mutation(({ ctx, input }) => login(ctx.services.auth, input, ctx.appId, client(ctx))),
+    .mutation(({ ctx, input }) => login(ctx.services.auth, input, ctx.appId, client(ctx), ctx.gatewayCaller)),
 
   register: rateLimitedProcedure
     .input(registerInput)
     .output(registerOutput)
-    .mutation(({ ctx, input }) => register(ctx.services.auth, input, ctx.appId, client(ctx))),
+    .mutation(({ ctx, input }) => register(ctx.services.auth, input, ctx.appId, client(ctx), ctx.gatewayCaller)),
 
   refresh: rateLimitedProcedure
     .input(refreshInput)

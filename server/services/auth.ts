@@ -1,5 +1,7 @@
 import type { LoginInput, LoginOutput, RefreshOutput, RegisterInput, RegisterOutput } from '../../shared';
 import type { AvatarUrls } from '../avatars/avatarUrls';
+import type { GatewayCaller } from '../cloudHosting/gatewayHeaders';
+import { gatewaySession, sessionKeyUnavailable } from '../cloudHosting/gatewaySession';
 import type { Database } from '../db/connection';
 import type { Logger } from '../logger';
 import { identityId } from '../db/models/identity';
@@ -22,7 +24,8 @@ export interface AuthDeps {
   db: Database;
   box: SecretBox;
   tokens: AccessTokens;
-  wechat: { apps: WeChatApps; http: WeChatHttpOptions; watermarkMaxAgeS: number };
+  /** cloudHosting: identities come from WeChat Cloud Hosting's gateway, not from a wx.login code. */
+  wechat: { apps: WeChatApps; http: WeChatHttpOptions; watermarkMaxAgeS: number; cloudHosting: boolean };
   registration: 'explicit' | 'auto';
   tickets: TicketDeps;
   sessions: SessionDeps;
@@ -46,11 +49,35 @@ async function exchangeCode(deps: AuthDeps, appId: string | undefined, code: str
 }
 
 /**
+ * Who logs in or registers: on Cloud Hosting the user the gateway names (a code, if sent, is not
+ * needed and is ignored), elsewhere code2Session of the wx.login code.
+ */
+async function wechatSessionOf(deps: AuthDeps, appId: string | undefined, code: string | undefined, caller: GatewayCaller | undefined): Promise<AppSession> {
+  if (!deps.wechat.cloudHosting) {
+    if (code === undefined) throw invalidInput('code', 'invalid_type', 'Invalid input: expected string, received undefined');
+    return exchangeCode(deps, appId, code);
+  }
+  const session = gatewaySession(deps.wechat.apps, caller);
+  await deps.limiter.check('openid', session.openId);
+  return session;
+}
+
+/** The schema leaves `code` optional for Cloud Hosting; everywhere else a missing one fails like a schema check. */
+const invalidInput = (field: string, code: string, message: string) =>
+  new AppError('INVALID_INPUT', `Invalid input: ${field}: ${message}`, { issues: [{ path: [field], message, code }] });
+
+/**
  * The profile in the verified user data, and the session with its unionId: code2Session's, else
  * the one in the verified encrypted data. When both are there and differ, code2Session's wins
- * (it comes straight from WeChat's server) and the difference is logged.
+ * (it comes straight from WeChat's server) and the difference is logged. A Cloud Hosting login
+ * has no session_key to verify anything with.
  */
 function verifyUserData(deps: AuthDeps, input: UserDataInput, session: AppSession): { profile: WeChatProfile | null; session: AppSession } {
+  if (session.sessionKey === null) {
+    const sent = input.encryptedData ?? input.iv ?? input.rawData ?? input.signature;
+    if (sent !== undefined) throw sessionKeyUnavailable();
+    return { profile: null, session };
+  }
   const { profile, unionId } = verifiedUserData(input, session.sessionKey, session.openId, {
     appId: session.appId,
     maxAgeS: deps.wechat.watermarkMaxAgeS,
@@ -71,7 +98,12 @@ async function signIn(deps: AuthDeps, user: StoredUser, session: AppSession, cli
   await recordIdentity(deps, session, user._id);
   const started = await startSession(
     deps.sessions,
-    { userId: user._id, appId: session.appId, openId: session.openId, sessionKeyEnc: deps.box.seal(session.sessionKey) },
+    {
+      userId: user._id,
+      appId: session.appId,
+      openId: session.openId,
+      sessionKeyEnc: session.sessionKey === null ? null : deps.box.seal(session.sessionKey),
+    },
     client,
   );
   return {
@@ -121,8 +153,14 @@ async function userIdByUnionId(deps: AuthDeps, unionId: string): Promise<string 
  * authenticated calls), and the user is written only when the profile changed or lastLoginAt is
  * more than a minute old.
  */
-export async function login(deps: AuthDeps, input: LoginInput, appId: string | undefined, client: ClientInfo): Promise<LoginOutput> {
-  const { profile, session } = verifyUserData(deps, input, await exchangeCode(deps, appId, input.code));
+export async function login(
+  deps: AuthDeps,
+  input: LoginInput,
+  appId: string | undefined,
+  client: ClientInfo,
+  caller?: GatewayCaller,
+): Promise<LoginOutput> {
+  const { profile, session } = verifyUserData(deps, input, await wechatSessionOf(deps, appId, input.code, caller));
   const $set: Record<string, unknown> = { ...profileUpdate(profile, undefined), ...(session.unionId ? { unionId: session.unionId } : {}) };
 
   const linked = await findUserId(deps, session);
@@ -181,12 +219,24 @@ async function createUser(deps: AuthDeps, session: AppSession, fields: object): 
   }
 }
 
-/** auth.register: with a fresh code, or with the ticket a USER_NOT_REGISTERED login handed out. */
-export async function register(deps: AuthDeps, input: RegisterInput, appId: string | undefined, client: ClientInfo): Promise<RegisterOutput> {
+/**
+ * auth.register: with a fresh code, or with the ticket a USER_NOT_REGISTERED login handed out; on
+ * Cloud Hosting with neither (the gateway names the user) or with a ticket of that same user.
+ */
+export async function register(
+  deps: AuthDeps,
+  input: RegisterInput,
+  appId: string | undefined,
+  client: ClientInfo,
+  caller?: GatewayCaller,
+): Promise<RegisterOutput> {
+  if (!deps.wechat.cloudHosting && input.registrationTicket === undefined && input.code === undefined) {
+    throw invalidInput('code', 'custom', 'send exactly one of code or registrationTicket');
+  }
   const { profile, session } = verifyUserData(
     deps,
     input,
-    input.registrationTicket ? await peekRegistrationTicket(deps.tickets, input.registrationTicket) : await exchangeCode(deps, appId, input.code!),
+    input.registrationTicket ? await ticketSession(deps, input.registrationTicket, caller) : await wechatSessionOf(deps, appId, input.code, caller),
   );
   if (await findUserId(deps, session)) throw userExists();
   if (input.registrationTicket) await claimRegistrationTicket(deps.tickets, input.registrationTicket);
@@ -202,6 +252,18 @@ export async function register(deps: AuthDeps, input: RegisterInput, appId: stri
     throw err;
   }
   return { userId: String(created._id), createdAt: created.createdAt, ...(await signIn(deps, created, session, client)) };
+}
+
+/** The WeChat user a ticket stands for; on Cloud Hosting it must be the one the gateway names now. */
+async function ticketSession(deps: AuthDeps, ticket: string, caller: GatewayCaller | undefined): Promise<AppSession> {
+  const session = await peekRegistrationTicket(deps.tickets, ticket);
+  if (deps.wechat.cloudHosting) {
+    const now = gatewaySession(deps.wechat.apps, caller);
+    if (now.appId !== session.appId || now.openId !== session.openId) {
+      throw new AppError('REGISTRATION_TICKET_INVALID', 'The registration ticket is unknown, used or expired; log in again');
+    }
+  }
+  return session;
 }
 
 const userExists = () => new AppError('USER_EXISTS', 'This WeChat user is already registered; log in instead');

@@ -25,7 +25,7 @@ export async function issueRegistrationTicket(deps: TicketDeps, session: AppSess
     appId: session.appId,
     openId: session.openId,
     unionId: session.unionId,
-    sessionKeyEnc: deps.box.seal(session.sessionKey),
+    sessionKeyEnc: session.sessionKey === null ? null : deps.box.seal(session.sessionKey),
     expiresAt: new Date(deps.now().getTime() + deps.ttlS * 1000),
   });
   return ticket;
@@ -41,9 +41,9 @@ const ticketInvalid = () =>
 export async function peekRegistrationTicket(deps: TicketDeps, ticket: string): Promise<AppSession> {
   const doc = await deps.db.RegistrationTicket.findOne({ tokenHash: hash(ticket), expiresAt: { $gt: deps.now() } }).lean();
   if (!doc) throw ticketInvalid();
-  let sessionKey: string;
+  let sessionKey: string | null;
   try {
-    sessionKey = deps.box.open(doc.sessionKeyEnc);
+    sessionKey = doc.sessionKeyEnc == null ? null : deps.box.open(doc.sessionKeyEnc);
   } catch {
     // Sealed under another data key (the key changed since): the ticket is useless.
     throw ticketInvalid();

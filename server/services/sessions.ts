@@ -85,7 +85,7 @@ async function insertToken(
 /** A login or registration starts a session; it keeps the session_key of that login (sealed). */
 export function startSession(
   deps: SessionDeps,
-  who: { userId: Types.ObjectId | string; appId: string; openId: string; sessionKeyEnc: string },
+  who: { userId: Types.ObjectId | string; appId: string; openId: string; sessionKeyEnc: string | null },
   client: ClientInfo,
 ): Promise<IssuedRefreshToken> {
   return insertToken(deps, { ...who, familyId: randomBytes(16).toString('base64url'), familyCreatedAt: deps.now(), client });

@@ -12,8 +12,11 @@ export interface WeChatApps {
   resolve(appId: string | undefined): WeChatAppCredentials;
 }
 
-/** What code2Session said, and for which app. */
-export type AppSession = WeChatSession & { appId: string };
+/**
+ * Who a login is for, in which app: what code2Session said, or on WeChat Cloud Hosting what the
+ * gateway said, which comes without a session_key (null).
+ */
+export type AppSession = Omit<WeChatSession, 'sessionKey'> & { appId: string; sessionKey: string | null };
 
 export function createWeChatApps(list: WeChatAppCredentials[]): WeChatApps {
   if (list.length === 0) throw new Error('no WeChat app configured');

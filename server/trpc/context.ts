@@ -1,4 +1,5 @@
 import type { AppServices } from '../appServices';
+import type { GatewayCaller } from '../cloudHosting/gatewayHeaders';
 import type { Logger } from '../logger';
 
 /**
@@ -7,6 +8,8 @@ import type { Logger } from '../logger';
  */
 export interface CreateContextOptions {
   services: AppServices;
+  /** On WeChat Cloud Hosting: the mini program user the gateway named (server/cloudHosting/). */
+  gatewayCaller?: GatewayCaller | undefined;
   /** The raw Authorization header, if any. */
   authorization?: string | undefined;
   /** The mini program the request names (x-wx-appid or WeChat's Referer); see wechatApps. */
@@ -27,6 +30,7 @@ export function createContext(opts: CreateContextOptions) {
   return {
     services: opts.services,
     authorization: opts.authorization,
+    gatewayCaller: opts.gatewayCaller,
     appId: opts.appId,
     clientIp: opts.clientIp,
     userAgent: opts.userAgent,

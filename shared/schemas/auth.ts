@@ -3,7 +3,7 @@ import { plainProfileInput, userOutput } from './user';
 import { encryptedUserDataInput, wxLoginCode } from './wechatData';
 
 export const loginInput = z.object({
-  code: wxLoginCode,
+  code: wxLoginCode.optional().meta({ description: 'The wx.login code: required, except on WeChat Cloud Hosting, where the gateway names the user' }),
   ...encryptedUserDataInput,
 });
 export type LoginInput = z.infer<typeof loginInput>;
@@ -28,14 +28,15 @@ export type LoginOutput = z.infer<typeof loginOutput>;
 
 export const registerInput = z
   .object({
-    /** A fresh wx.login code ... */
+    /** A fresh wx.login code ... (on WeChat Cloud Hosting neither is needed: the gateway names the user) */
     code: wxLoginCode.optional(),
     /** ... or the ticket from a USER_NOT_REGISTERED login error, so no second wx.login is needed. */
     registrationTicket: z.string().min(1).max(512).optional(),
     ...encryptedUserDataInput,
     profile: plainProfileInput.optional(),
   })
-  .refine((v) => (v.code === undefined) !== (v.registrationTicket === undefined), {
+  // Exactly one outside Cloud Hosting: the service checks the "at least one", which depends on the mode.
+  .refine((v) => v.code === undefined || v.registrationTicket === undefined, {
     message: 'send exactly one of code or registrationTicket',
     path: ['code'],
   });

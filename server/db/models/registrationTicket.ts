@@ -11,7 +11,8 @@ const registrationTicketSchema = new Schema(
     appId: { type: String, required: true },
     openId: { type: String, required: true },
     unionId: { type: String, default: null },
-    sessionKeyEnc: { type: String, required: true },
+    /** Sealed; null for a Cloud Hosting login, which has no session_key. */
+    sessionKeyEnc: { type: String, default: null },
     expiresAt: { type: Date, required: true, index: true },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'registration_tickets' },

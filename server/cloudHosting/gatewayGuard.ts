@@ -1,0 +1,51 @@
+import { TRPCError, getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ERROR_REASONS } from '../../shared';
+import { AppError } from '../errors';
+import { statusOfReason } from '../rest/restErrors';
+import { appRouter } from '../root';
+
+/**
+ * Paths the platform itself calls, not a mini program: Cloud Hosting's liveness probe and the
+ * metrics scrape reach the container without passing the gateway. Neither says anything about a user.
+ */
+const PLATFORM_PATHS = new Set(['/healthz', '/metrics']);
+
+const NOT_THROUGH_GATEWAY = new AppError(
+  'CLOUD_GATEWAY_REQUIRED',
+  'This service runs on WeChat Cloud Hosting: call it with wx.cloud.callContainer, through WeChat\'s gateway',
+);
+
+/**
+ * With WECHAT_CLOUD_HOSTING=true, every request but the platform's must carry X-WX-SOURCE, the
+ * header WeChat's gateway adds: one without it gets CLOUD_GATEWAY_REQUIRED and nothing else,
+ * before any route runs. The body has the shape of the route it was meant for: tRPC's error on
+ * /trpc, `{ error: { reason, message } }` elsewhere.
+ */
+export function requireGatewayHeaders(app: FastifyInstance): void {
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (PLATFORM_PATHS.has(path) || typeof req.headers['x-wx-source'] === 'string') return;
+    const status = statusOfReason(NOT_THROUGH_GATEWAY.reason);
+    const body = path.startsWith('/trpc/') ? trpcErrorBody(req, NOT_THROUGH_GATEWAY) : { error: { reason: NOT_THROUGH_GATEWAY.reason, message: NOT_THROUGH_GATEWAY.message } };
+    return reply.code(status).header('cache-control', 'no-store').send(body);
+  });
+}
+
+/** The body tRPC itself would send for this error: one item, or one per call of a batch. */
+function trpcErrorBody(req: FastifyRequest, cause: AppError) {
+  const url = new URL(req.url, 'http://localhost');
+  let paths: string[];
+  try {
+    paths = decodeURIComponent(url.pathname.slice('/trpc/'.length)).split(',');
+  } catch {
+    paths = [''];
+  }
+  const config = appRouter._def._config;
+  const items = paths.map((path) => {
+    const error = new TRPCError({ code: ERROR_REASONS[cause.reason], message: cause.message, cause });
+    const shape = getTRPCErrorShape({ config, error, type: 'unknown', path, input: undefined, ctx: undefined });
+    return transformTRPCResponse(config, { error: shape });
+  });
+  return url.searchParams.get('batch') === '1' ? items : items[0];
+}
