@@ -1,4 +1,6 @@
 import type { BindPhoneInput, UserOutput } from '../../shared';
+import { sessionKeyUnavailable } from '../cloudHosting/gatewaySession';
+import { phoneFromCloudID } from '../cloudHosting/openData';
 import { AppError, isDuplicateKey } from '../errors';
 import { checkWatermark, decryptWeChatData } from '../wechat/dataCrypto';
 import { getPhoneNumber, legacyPhoneData } from '../wechat/phoneNumber';
@@ -20,7 +22,7 @@ const bindingKey = (p: { countryCode: string; purePhoneNumber: string }) => `+${
 /** The current getPhoneNumber button: its one-time code, redeemed with the server access token. */
 async function phoneFromCode(deps: PlatformDeps, actor: Actor, code: string): Promise<Phone> {
   const app = deps.apps.resolve(actor.appId);
-  const phone = await deps.accessTokens.withToken(actor.appId, (token) => getPhoneNumber(app, token, code, deps.http));
+  const phone = await deps.serverApi.call(actor.appId, (credential) => getPhoneNumber(app, credential, code, deps.http));
   if (phone.watermark.appid !== actor.appId) throw new AppError('WATERMARK_APPID_MISMATCH', 'The phone number was issued to another mini program');
   return phone;
 }
@@ -31,6 +33,7 @@ async function phoneFromCode(deps: PlatformDeps, actor: Actor, code: string): Pr
  * wx.login again (SESSION_KEY_STALE) or whether the data itself is bad.
  */
 async function phoneFromEncryptedData(deps: PlatformDeps, actor: Actor, { encryptedData, iv }: { encryptedData: string; iv: string }): Promise<Phone> {
+  if (deps.cloudHosting) throw sessionKeyUnavailable();
   const sessionKey = await storedSessionKey(deps, actor);
   if (!sessionKey) throw staleKey();
   let data: Record<string, unknown>;
@@ -49,8 +52,9 @@ async function phoneFromEncryptedData(deps: PlatformDeps, actor: Actor, { encryp
   return parsed.data;
 }
 
-/** The number of either form. The schema lets encryptedData or iv come alone: encryptedPair refuses that with its reason. */
+/** The number of any form. The schema lets encryptedData or iv come alone: encryptedPair refuses that with its reason. */
 async function phoneOf(deps: PlatformDeps, actor: Actor, input: BindPhoneInput): Promise<Phone> {
+  if (input.cloudID !== undefined) return phoneFromCloudID(deps, actor, input.cloudID);
   if (input.code !== undefined) return phoneFromCode(deps, actor, input.code);
   const encrypted = encryptedPair(input);
   if (!encrypted) throw new AppError('INVALID_INPUT', 'Send either code, or encryptedData with iv');

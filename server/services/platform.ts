@@ -3,6 +3,7 @@ import type { Database } from '../db/connection';
 import type { SecretBox } from '../secrets/secretBox';
 import type { AccessTokenManager } from '../wechat/accessTokenManager';
 import type { WeChatHttpOptions } from '../wechat/requestJson';
+import type { ServerApiAccess } from '../wechat/serverApiAccess';
 import type { PrincipalCache } from './principals';
 import type { WeChatApps } from './wechatApps';
 
@@ -13,6 +14,10 @@ export interface PlatformDeps {
   apps: WeChatApps;
   http: WeChatHttpOptions;
   accessTokens: AccessTokenManager;
+  /** How server API calls are authorised: the access token, or Cloud Hosting's open API service. */
+  serverApi: ServerApiAccess;
+  /** WeChat Cloud Hosting: logins have no session_key; the gateway may hand over open data (cloudID). */
+  cloudHosting: boolean;
   principals: PrincipalCache;
   watermarkMaxAgeS: number;
   avatarUrls: AvatarUrls;

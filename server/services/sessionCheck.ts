@@ -1,3 +1,4 @@
+import { sessionKeyUnavailable } from '../cloudHosting/gatewaySession';
 import { isSessionKeyValid } from '../wechat/checkSession';
 import { storedSessionKey } from './identities';
 import type { Actor, PlatformDeps } from './platform';
@@ -7,6 +8,7 @@ import type { Actor, PlatformDeps } from './platform';
  * holds. When it is not, the app must call wx.login (and log in) before it sends encrypted data.
  */
 export async function checkStoredSessionKey(deps: PlatformDeps, actor: Actor): Promise<{ valid: boolean }> {
+  if (deps.cloudHosting) throw sessionKeyUnavailable();
   const sessionKey = await storedSessionKey(deps, actor);
   if (!sessionKey) return { valid: false };
   const app = deps.apps.resolve(actor.appId);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../errors';
 import type { WeChatAppCredentials } from './code2Session';
 import { requestWeChatJson, type WeChatHttpOptions } from './requestJson';
+import type { ServerApiCredential } from './serverApiAccess';
 
 export interface WeChatPhone {
   /** As WeChat shows it: without the country code for +86, with it otherwise. */
@@ -19,8 +20,14 @@ const phoneInfo = z.object({
 });
 
 /** wxa/business/getuserphonenumber: the one-time code of the getPhoneNumber button → the number. */
-export async function getPhoneNumber(app: WeChatAppCredentials, accessToken: string, code: string, http: WeChatHttpOptions): Promise<WeChatPhone> {
-  const url = `${app.apiBaseUrl}/wxa/business/getuserphonenumber?access_token=${encodeURIComponent(accessToken)}`;
+export async function getPhoneNumber(
+  app: WeChatAppCredentials,
+  credential: ServerApiCredential,
+  code: string,
+  http: WeChatHttpOptions,
+): Promise<WeChatPhone> {
+  const query = new URLSearchParams(credential).toString();
+  const url = `${app.apiBaseUrl}/wxa/business/getuserphonenumber${query ? `?${query}` : ''}`;
   const body = await requestWeChatJson<{ phone_info?: unknown }>(url, { method: 'POST', body: { code } }, http);
   const parsed = phoneInfo.safeParse(body.phone_info);
   if (!parsed.success) throw new AppError('WECHAT_ERROR', 'WeChat answered the phone number request with an unexpected shape');
