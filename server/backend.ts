@@ -9,6 +9,7 @@ import { deleteExpiredRegistrationTickets } from './services/registrationTickets
 import { deleteExpiredSessions } from './services/sessions';
 import { deleteExpiredClaims } from './services/claims';
 import { createWeChatSimulator, type WeChatSimulator } from './wechat/simulator';
+import { createOpenApiServiceStandIn, type OpenApiServiceStandIn } from './wechat/simulator/openApiService';
 
 export interface BackendOptions {
   config: Config;
@@ -27,6 +28,8 @@ export interface RunningBackend {
   services: AppServices;
   /** Present when no WeChat app was configured. */
   simulator: WeChatSimulator | undefined;
+  /** With the simulator and WECHAT_OPEN_API_SERVICE: the stand-in for Cloud Hosting's open API service. */
+  openApiService: OpenApiServiceStandIn | undefined;
   /** Present when no MONGODB_URI was configured. */
   embeddedDatabase: EmbeddedDatabase | undefined;
   /** The first is the default app. */
@@ -52,6 +55,7 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
 
   try {
     let simulator: WeChatSimulator | undefined;
+    let openApiService: OpenApiServiceStandIn | undefined;
     let wechatApps: WeChatApp[];
     if (config.wechat.apps.length > 0) {
       wechatApps = config.wechat.apps.map((a) => ({ ...a, apiBaseUrl: config.wechat.apiBaseUrl }));
@@ -61,8 +65,14 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
         appSecret: randomBytes(16).toString('hex'),
       }));
       simulator = createWeChatSimulator({ apps });
-      const url = await simulator.start();
+      let url = await simulator.start();
       stack.push(() => simulator!.stop());
+      if (config.wechat.openApiService) {
+        // Server API calls then go, without a token, through the stand-in of the side-loaded proxy.
+        openApiService = createOpenApiServiceStandIn({ simulator, ownAppId: apps[0]!.appId });
+        url = await openApiService.start();
+        stack.push(() => openApiService!.stop());
+      }
       wechatApps = apps.map((a) => ({ ...a, apiBaseUrl: url }));
       logger.warn({ simulatorUrl: url, appIds: apps.map((a) => a.appId) }, 'No WeChat app configured: using the built-in WeChat simulator (development only)');
     }
@@ -98,7 +108,7 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     services.avatarUrls.listeningAt(url);
     logger.info({ url, trpc: `${url}/trpc`, health: `${url}/healthz` }, 'listening');
 
-    return { url, services, simulator, embeddedDatabase, wechatApps, stop: stopAll };
+    return { url, services, simulator, openApiService, embeddedDatabase, wechatApps, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

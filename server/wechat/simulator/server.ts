@@ -31,6 +31,8 @@ export interface WeChatSimulator {
   stableTokenRequests(): { appId: string; forceRefresh: boolean }[];
   resetStats(): void;
   users(): number;
+  /** A valid access token for the app, issued outside the API (for the open API service stand-in). */
+  grantServiceToken(appId: string): string;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -293,5 +295,9 @@ export function createWeChatSimulator(opts: SimulatorOptions): WeChatSimulator {
     stableTokenRequests: () => [...state.stableTokenRequests],
     resetStats: () => state.resetStats(),
     users: () => state.loggedInUsers(),
+    grantServiceToken: (appId) => {
+      if (!state.app(appId)) throw new Error(`appid ${appId} is not configured in this simulator`);
+      return state.grantServiceToken(appId);
+    },
   };
 }

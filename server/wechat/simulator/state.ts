@@ -175,6 +175,14 @@ export class SimulatorState {
     return { accessToken, expiresInS: this.config.accessTokenTtlS };
   }
 
+  /**
+   * A token for the open API service stand-in, which holds credentials the way WeChat's side-loaded
+   * proxy does: issued without an API call, so it counts as no token or stable_token request.
+   */
+  grantServiceToken(appId: string): string {
+    return this.newToken(appId);
+  }
+
   checkToken(accessToken: string): TokenCheck {
     const record = this.tokens.get(accessToken);
     if (!record || record.revoked) return { ok: false, reason: 'invalid' };
