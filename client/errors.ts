@@ -16,7 +16,8 @@ export type ClientErrorReason = ErrorReason | TransportReason | 'UNKNOWN';
 export class MiniProgramClientError extends Error {
   override name = 'MiniProgramClientError';
   constructor(
-    readonly reason: TransportReason,
+    /** A server reason too, for answers that do not come through tRPC (the cloudID phone binding). */
+    readonly reason: TransportReason | ErrorReason,
     message: string,
     readonly status?: number,
   ) {

@@ -1,19 +1,16 @@
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppRouter } from '../server/root';
-import { LoginFlow, type LoginResult, type OnRegister } from './loginFlow';
+import type { UserOutput } from '../shared/schemas/user';
+import { bindPhoneByCloudID } from './cloudPhone';
+import { callContainerAsRequest, CONTAINER_ORIGIN, type WxCloudApi } from './cloudTransport';
+import { LoginFlow, wxLogin, type LoginResult, type OnRegister } from './loginFlow';
 import { sessionLink } from './sessionLink';
 import { createWxTokenStore, type StoredSession } from './tokenStore';
 import type { WxApi } from './wxApi';
 import { createWxFetch } from './wxFetch';
 
-export interface MiniProgramClientOptions {
-  /** The server's tRPC endpoint, e.g. https://api.example.com/trpc (must be in the app's request domains). */
-  url: string;
-  /** The mini program's `wx` (or a stand-in with the same methods). */
-  wx: WxApi;
-  /** This mini program's AppID, for a backend that serves several (sent as x-wx-appid). */
-  appId?: string;
+interface CommonOptions {
   /** Asked when the WeChat user has no account: return the fill-in profile (or legacy encrypted data), or null. */
   onRegister?: OnRegister;
   /** wx storage key for the session. */
@@ -23,6 +20,35 @@ export interface MiniProgramClientOptions {
   /** Batch calls made in the same tick into one request (default true). */
   batch?: boolean;
 }
+
+/** Over wx.request to the server's URL, logging in with wx.login. */
+export interface HttpsClientOptions extends CommonOptions {
+  transport?: 'https';
+  /** The server's tRPC endpoint, e.g. https://api.example.com/trpc (must be in the app's request domains). */
+  url: string;
+  /** The mini program's `wx` (or a stand-in with the same methods). */
+  wx: WxApi;
+  /** This mini program's AppID, for a backend that serves several (sent as x-wx-appid). */
+  appId?: string;
+}
+
+/**
+ * Over wx.cloud.callContainer to a WeChat Cloud Hosting service (the server runs with
+ * WECHAT_CLOUD_HOSTING=true): no wx.login, the gateway tells the server who calls and from which app.
+ */
+export interface CloudClientOptions extends CommonOptions {
+  transport: 'cloud';
+  /** The cloud environment id (wx.cloud.init({ env }) and callContainer's config.env). */
+  env: string;
+  /** The Cloud Hosting service name (sent as X-WX-SERVICE). */
+  service: string;
+  /** The mini program's `wx`, with cloud capabilities enabled. */
+  wx: WxCloudApi;
+  /** Where tRPC is in the container (default /trpc). */
+  path?: string;
+}
+
+export type MiniProgramClientOptions = HttpsClientOptions | CloudClientOptions;
 
 export interface MiniProgramClient {
   /** The typed API: `await api.auth.me.query()`. Logs in by itself when a call finds no valid session. */
@@ -39,17 +65,32 @@ export interface MiniProgramClient {
   session(): StoredSession | null;
 }
 
-export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniProgramClient {
+export interface CloudMiniProgramClient extends MiniProgramClient {
+  /** user.bindPhone with the getPhoneNumber button's cloudID, which WeChat's gateway turns into the number. */
+  bindPhoneByCloudID(cloudID: string): Promise<UserOutput>;
+}
+
+// The wx.request form first: a `wx` whose type is inferred from the call (a test realm's) gets it.
+export function createMiniProgramClient(opts: HttpsClientOptions): MiniProgramClient;
+export function createMiniProgramClient(opts: CloudClientOptions): CloudMiniProgramClient;
+export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniProgramClient | CloudMiniProgramClient {
   const store = createWxTokenStore(opts.wx, opts.storageKey ?? 'wxlogin.session');
-  const fetch = createWxFetch(opts.wx, { timeoutMs: opts.timeoutMs });
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  // The same fetch (and so the same batching, errors and session handling) over either transport.
+  const cloud = opts.transport === 'cloud' ? opts : undefined;
+  const https = opts.transport === 'cloud' ? undefined : opts;
+  const url = cloud ? CONTAINER_ORIGIN + (cloud.path ?? '/trpc') : https!.url;
+  const appHeader: Record<string, string> = https?.appId ? { 'x-wx-appid': https.appId } : {};
+  const request = cloud ? callContainerAsRequest(cloud.wx, cloud) : https!.wx.request.bind(https!.wx);
+  const fetch = createWxFetch({ request }, { timeoutMs });
   const http = (withToken: boolean) => {
     const linkOpts = {
-      url: opts.url,
+      url,
       transformer: superjson,
       fetch,
       headers: (): Record<string, string> => {
         const token = withToken ? store.get()?.accessToken : undefined;
-        return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.appId ? { 'x-wx-appid': opts.appId } : {}) };
+        return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...appHeader };
       },
     };
     // A batch of queries puts every input in the URL; split batches before a URL gets too long.
@@ -60,17 +101,21 @@ export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniPro
   const sessionless = createTRPCClient<AppRouter>({ links: [http(false)] });
   const endSession = (accessToken: string) =>
     createTRPCClient<AppRouter>({
-      links: [httpLink({ url: opts.url, transformer: superjson, fetch, headers: () => ({ authorization: `Bearer ${accessToken}` }) })],
+      links: [httpLink({ url, transformer: superjson, fetch, headers: () => ({ authorization: `Bearer ${accessToken}` }) })],
     }).auth.logout.mutate();
-  const flow = new LoginFlow(opts.wx, sessionless, store, opts.onRegister);
+  // On Cloud Hosting the login sends no code: the gateway names the user.
+  const loginCode = cloud ? () => Promise.resolve(undefined) : () => wxLogin(https!.wx);
+  const flow = new LoginFlow(loginCode, sessionless, store, opts.onRegister);
   const api = createTRPCClient<AppRouter>({ links: [sessionLink(flow), http(true)] });
 
-  return {
+  const client: MiniProgramClient = {
     api,
     login: () => flow.login(),
     logout: () => flow.logout(endSession),
     session: () => store.get(),
   };
+  if (!cloud) return client;
+  return { ...client, bindPhoneByCloudID: (cloudID) => bindPhoneByCloudID({ wx: cloud.wx, container: cloud, store, flow, timeoutMs }, cloudID) };
 }
 
 export { errorReason, errorData, MiniProgramClientError } from './errors';
@@ -78,5 +123,6 @@ export type { ClientErrorReason, TransportReason } from './errors';
 export type { LoginResult, OnRegister, RegistrationData } from './loginFlow';
 export type { StoredSession } from './tokenStore';
 export type { WxApi } from './wxApi';
+export type { WxCloudApi } from './cloudTransport';
 export type { AppRouter } from '../server/root';
 export type { ErrorReason, UserOutput } from '../shared';

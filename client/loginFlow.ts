@@ -22,7 +22,7 @@ export interface LoginResult {
   isNewUser: boolean;
 }
 
-function wxLogin(wx: WxApi): Promise<string> {
+export function wxLogin(wx: Pick<WxApi, 'login'>): Promise<string> {
   return new Promise((resolve, reject) => {
     wx.login({
       timeout: 10_000,
@@ -56,7 +56,8 @@ export class LoginFlow {
   private inFlight: Promise<unknown> | null = null;
 
   constructor(
-    private readonly wx: WxApi,
+    /** wx.login's code; undefined on WeChat Cloud Hosting, where the gateway names the user. */
+    private readonly loginCode: () => Promise<string | undefined>,
     private readonly api: TRPCClient<AppRouter>,
     private readonly store: TokenStore,
     private readonly onRegister: OnRegister | undefined,
@@ -154,9 +155,9 @@ export class LoginFlow {
   }
 
   private async run(): Promise<LoginResult> {
-    const code = await wxLogin(this.wx);
+    const code = await this.loginCode();
     try {
-      const login = await this.api.auth.login.mutate({ code });
+      const login = await this.api.auth.login.mutate(code === undefined ? {} : { code });
       this.save(login, login.user.id);
       return { user: login.user, isNewUser: login.isNewUser };
     } catch (err) {

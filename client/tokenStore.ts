@@ -17,7 +17,7 @@ export interface TokenStore {
   clear(): void;
 }
 
-export function createWxTokenStore(wx: WxApi, key: string): TokenStore {
+export function createWxTokenStore(wx: Pick<WxApi, 'getStorageSync' | 'setStorageSync' | 'removeStorageSync'>, key: string): TokenStore {
   return {
     get() {
       const value = wx.getStorageSync(key) as Partial<StoredSession> | '' | undefined;

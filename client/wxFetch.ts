@@ -67,7 +67,7 @@ function abortError(reason: unknown): unknown {
  * A fetch for tRPC's own http links, over wx.request. Bodies are taken as text and parsed here,
  * so a body that is not JSON is a typed BAD_RESPONSE; wx.request's fail is NETWORK or TIMEOUT.
  */
-export function createWxFetch(wx: WxApi, opts: { timeoutMs?: number } = {}) {
+export function createWxFetch(wx: Pick<WxApi, 'request'>, opts: { timeoutMs?: number } = {}) {
   return (input: unknown, init: WxFetchInit = {}): Promise<WxResponse> =>
     new Promise<WxResponse>((resolve, reject) => {
       const signal = init.signal as AbortSignalLike | undefined | null;
