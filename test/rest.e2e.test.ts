@@ -243,7 +243,7 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
     });
 
     it('refuses what is not JSON, and a body over the limit, in the same error shape', async () => {
-      expectError(await call(t, 'POST', '/api/auth/login', { raw: 'code=x', type: 'application/x-www-form-urlencoded' }), 400, 'INVALID_INPUT');
+      expectError(await call(t, 'POST', '/api/auth/login', { raw: 'code=x', type: 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
       expectError(await call(t, 'POST', '/api/auth/login', { raw: JSON.stringify({ code: 'x'.repeat(70_000) }) }), 413, 'PAYLOAD_TOO_LARGE');
       expectError(await call(t, 'POST', '/api/auth/login', { raw: '{"__proto__":{"x":1},"code":"a"}' }), 400, 'INVALID_INPUT');
     });

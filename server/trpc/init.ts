@@ -2,7 +2,7 @@ import { getTRPCErrorFromUnknown, initTRPC, type TRPCError } from '@trpc/server'
 import { authenticate } from '../services/authenticate';
 import type { Context } from './context';
 import { transformer } from './reusedOutputs';
-import { errorData, INTERNAL_MESSAGE, isJavaScriptError, toTRPCError, UNDECODABLE_MESSAGE } from './errorShape';
+import { errorData, publicMessage, toTRPCError } from './errorShape';
 
 const t = initTRPC.context<Context>().create({
   transformer,
@@ -10,12 +10,9 @@ const t = initTRPC.context<Context>().create({
   isDev: false,
   errorFormatter({ shape, error }) {
     const data = errorData(error);
-    const internal = data.reason === 'INTERNAL';
-    // tRPC's own input decoding can fail with a JavaScript error whose text is an internal detail.
-    const undecodable = data.reason === 'INVALID_INPUT' && !data.issues && isJavaScriptError(error.cause);
     return {
       ...shape,
-      message: internal ? INTERNAL_MESSAGE : undecodable ? UNDECODABLE_MESSAGE : shape.message,
+      message: publicMessage(error, data),
       data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, ...data },
     };
   },
