@@ -1,4 +1,5 @@
 import { getTRPCErrorFromUnknown, initTRPC, type TRPCError } from '@trpc/server';
+import { ipBucketKey } from '../rateLimit/ipBucket';
 import { authenticate } from '../services/authenticate';
 import type { Context } from './context';
 import { transformer } from './reusedOutputs';
@@ -57,7 +58,7 @@ export const publicProcedure = t.procedure.use((opts) => withOutcome(opts, () =>
 
 /** The auth procedures anyone can call are limited per client IP (and, in the services, per openid). */
 export const rateLimitedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  await ctx.services.auth.limiter.check('ip', ctx.clientIp ?? '');
+  await ctx.services.auth.limiter.check('ip', ipBucketKey(ctx.clientIp));
   return next();
 });
 
@@ -74,3 +75,13 @@ export const protectedProcedure = t.procedure.use((opts) =>
     return opts.next({ ctx: { user, openId, claims } });
   }),
 );
+
+/**
+ * Protected procedures that call WeChat or write (bindPhone, checkSession, updateProfile): limited
+ * per user, in one bucket with the avatar upload, so that neither a loop nor one batch of many
+ * calls turns into as many WeChat calls or writes.
+ */
+export const userLimitedProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+  await ctx.services.auth.limiter.check('user', ctx.claims.userId);
+  return next();
+});
