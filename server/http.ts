@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AppServices } from './appServices';
 import { registerAvatarRoutes } from './avatars/routes';
@@ -67,6 +67,13 @@ export function createHttpServer(services: AppServices): HttpServer {
     },
   });
 
+  // No route at this level reads a body: those that do (/trpc, /api, the legacy routes, /avatar)
+  // have their own parsers in their own scopes. What else comes with a body (an unknown route, a
+  // body on /healthz) gets its answer without a byte of it read, nor a 413 or 415 in place of the
+  // 404; Node discards the rest.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
   registerTrpcRoute(app, services);
 
   // Public keys of asymmetric JWT keys, so another service can verify access tokens on its own.
@@ -98,13 +105,16 @@ export function createHttpServer(services: AppServices): HttpServer {
   registerAvatarRoutes(app, services);
   registerRestRoutes(app, services);
 
-  app.setNotFoundHandler((req, reply) => {
+  const notFound = (req: FastifyRequest, reply: FastifyReply) =>
     reply.code(404).send({ error: { reason: 'NOT_FOUND', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
-  });
+  app.setNotFoundHandler(notFound);
 
   // The routes without an error handler of their own (/trpc, /api, the legacy routes and the
   // avatar routes have theirs): a small JSON error with a reason and a fixed message. Never a stack.
   app.setErrorHandler((error: FastifyError, req, reply) => {
+    // A request for no route that Fastify refuses before its not-found handler runs (a malformed
+    // Content-Type header is 415 whatever the route): still a 404.
+    if (req.is404) return notFound(req, reply);
     const refusal = refusalOf(error, { bodyLimitBytes: config.bodyLimitBytes });
     if (refusal) return reply.code(refusal.status).send({ error: { reason: refusal.reason, message: refusal.message } });
     logger.error({ err: error, url: req.url.split('?')[0] }, 'request failed unexpectedly');

@@ -130,6 +130,23 @@ describe('request bodies (BODY_LIMIT_BYTES = 65536)', () => {
     expect(form.status).toBe(413);
   });
 
+  it('a route that does not exist is 404 NOT_FOUND whatever body comes with it: nothing is read for it', async () => {
+    const big = JSON.stringify({ pad: 'x'.repeat(100_000) });
+    for (const [path, method, contentType, body] of [
+      ['/nope', 'POST', 'application/json', big],
+      ['/trpc/auth.login/', 'POST', 'text/plain', 'x'],
+      ['/trpc/auth.refresh/', 'OPTIONS', undefined, '{"json":{}}'],
+      ['/healthz', 'DELETE', 'application/xml', '<a/>'],
+      ['/trpc/auth.login/', 'POST', 'application/json, text/plain', '{"json":{}}'],
+      ['/trpc/user.bindPhone/', 'DELETE', '', '{}'],
+      ['/trpc/user.checkSession/', 'PATCH', '', ''],
+    ] as const) {
+      const res = await answer(await t.fetch(path, { method, headers: contentType ? { 'content-type': contentType } : {}, body }));
+      expect(res.status, `${method} ${path}: ${res.text}`).toBe(404);
+      expect(res.body.error.reason).toBe('NOT_FOUND');
+    }
+  });
+
   it('/api takes JSON only: other types are 415 UNSUPPORTED_MEDIA_TYPE; the legacy OAuth routes also take forms', async () => {
     for (const [contentType, body] of [
       ['text/plain', '{"refreshToken":"x"}'],
