@@ -253,7 +253,9 @@ describe('admin procedures', () => {
         expect(oneLine(run.stderr)).toMatch(/^error: /);
         expect(run.stdout).toBe('');
       }
-    });
+      // Six processes one after another: each starts tsx and loads the server's modules (~1.5 s of
+      // CPU), so on a busy machine the default 30 s is not enough.
+    }, 120_000);
 
     it('an unknown id: exit 1, error: USER_NOT_FOUND', async () => {
       const run = await cli(['user', new Types.ObjectId().toHexString()]);
