@@ -40,7 +40,10 @@ export function createHttpServer(services: AppServices): HttpServer {
     // connectionsCheckingInterval (30 s by default, too coarse for a 30 s limit).
     requestTimeout: requestTimeoutMs,
     connectionTimeout: connectionTimeoutMs,
-    http: requestTimeoutMs > 0 ? { connectionsCheckingInterval: Math.min(1000, Math.max(100, requestTimeoutMs / 4)), headersTimeout: Math.min(60_000, requestTimeoutMs) } : {},
+    http:
+      requestTimeoutMs > 0
+        ? { connectionsCheckingInterval: Math.min(1000, Math.max(100, requestTimeoutMs / 4)), headersTimeout: Math.min(60_000, requestTimeoutMs) }
+        : {},
     // Behind a load balancer, TRUST_PROXY says whose X-Forwarded-For to believe for the client IP.
     // (a boolean, a hop count or addresses: Fastify takes each; the cast only picks an overload)
     trustProxy: config.trustProxy as boolean,
