@@ -170,7 +170,9 @@ describe('admin procedures', () => {
     await expectReason(t.client({ token }).admin.listUsers.query({}), 'ADMIN_ONLY', 403);
   });
 
-  describe('the CLI (scripts/admin.ts) as a real process on the same database', () => {
+  // Each test starts up to six processes one after another, each loading tsx and the server's
+  // modules (~1.5 s of CPU): on a busy machine (load average 14-17 seen) 30 s is not enough.
+  describe('the CLI (scripts/admin.ts) as a real process on the same database', { timeout: 120_000 }, () => {
     const dbUri = () => `${inject('mongodbUri').replace(/\/?$/, '/')}${t.dbName}`;
     const cli = (args: string[], env: Record<string, string | undefined> = { MONGODB_URI: dbUri() }) => {
       const { MONGODB_URI: _uri, WECHAT_APP_ID: _app, WECHAT_APPS: _apps, ...base } = process.env;
@@ -253,9 +255,7 @@ describe('admin procedures', () => {
         expect(oneLine(run.stderr)).toMatch(/^error: /);
         expect(run.stdout).toBe('');
       }
-      // Six processes one after another: each starts tsx and loads the server's modules (~1.5 s of
-      // CPU), so on a busy machine the default 30 s is not enough.
-    }, 120_000);
+    });
 
     it('an unknown id: exit 1, error: USER_NOT_FOUND', async () => {
       const run = await cli(['user', new Types.ObjectId().toHexString()]);
