@@ -1,6 +1,6 @@
 /**
  * Operator commands against the server's database, through the admin procedures called in
- * process (never over HTTP): `npm run admin -- help`.
+ * process (never over HTTP): `npm run -s admin -- help`.
  *
  * Exit codes: 0 done, 1 the operation failed (e.g. USER_NOT_FOUND), 2 bad arguments or configuration.
  */
@@ -16,7 +16,7 @@ import { errorData } from '../server/trpc/errorShape';
 import type { AdminListUsersInput } from '../shared';
 import { printCounts, printUser, printUsers } from './adminFormat';
 
-const USAGE = `Usage: npm run admin -- <command> [options]
+const USAGE = `Usage: npm run -s admin -- <command> [options]   (-s: no npm banner on stdout)
 
 Commands:
   users [--status active|banned] [--app APPID] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
@@ -198,7 +198,7 @@ async function main(args: string[]): Promise<number> {
     config = loadSettings();
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message} (see: npm run admin -- help)`);
+    console.error(`error: ${err.message} (see: npm run -s admin -- help)`);
     return 2;
   }
 

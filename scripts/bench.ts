@@ -148,6 +148,7 @@ async function main() {
       LOG_LEVEL: 'warn',
       RATE_LIMIT_IP_PER_MIN: '0',
       RATE_LIMIT_OPENID_PER_MIN: '0',
+      RATE_LIMIT_USER_PER_MIN: '0',
       AUTH_REGISTRATION: 'auto',
       NODE_OPTIONS: '',
     },

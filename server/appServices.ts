@@ -70,7 +70,7 @@ export function createAppServices(opts: {
   sessions.onFamilyRevoked = (familyId) => principals.invalidateSession(familyId);
   const limiter = createRateLimiter({
     store: opts.rateLimitStore ?? new MemoryRateLimitStore(),
-    perMinute: { ip: config.rateLimit.ipPerMinute, openid: config.rateLimit.openIdPerMinute },
+    perMinute: { ip: config.rateLimit.ipPerMinute, openid: config.rateLimit.openIdPerMinute, user: config.rateLimit.userPerMinute },
     now,
   });
   const apps = createWeChatApps(opts.wechatApps);

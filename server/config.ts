@@ -86,6 +86,8 @@ const envSchema = z
     AUTH_CACHE_TTL_S: integer(0, 60, 30),
     RATE_LIMIT_IP_PER_MIN: integer(0, 1_000_000, 120),
     RATE_LIMIT_OPENID_PER_MIN: integer(0, 1_000_000, 20),
+    /** Calls per user per minute to the procedures that call WeChat or write (bindPhone, checkSession, updateProfile, avatar upload). */
+    RATE_LIMIT_USER_PER_MIN: integer(0, 1_000_000, 30),
     /** Key (base64 of 32 bytes) that encrypts stored session_keys; derived from JWT_SECRET when unset. */
     DATA_ENCRYPTION_KEY: z.preprocess(
       emptyAsUndefined,
@@ -97,6 +99,12 @@ const envSchema = z
     AUTH_REGISTRATION: z.preprocess(emptyAsUndefined, z.enum(['explicit', 'auto']).default('explicit')),
     REGISTRATION_TICKET_TTL_S: integer(30, 3600, 600),
     BODY_LIMIT_BYTES: integer(1024, 10_485_760, 65_536),
+    /** Calls in one batched /trpc request; more is refused before any of them runs. */
+    TRPC_BATCH_MAX_CALLS: integer(1, 1000, 20),
+    /** Time for a request to arrive whole (headers and body); 0 = no limit. */
+    HTTP_REQUEST_TIMEOUT_MS: integer(0, 600_000, 30_000),
+    /** A connection that sends nothing for this long is closed; 0 = never. */
+    HTTP_CONNECTION_TIMEOUT_MS: integer(0, 600_000, 30_000),
     /** Behind a load balancer: 'true', a hop count, or its addresses/CIDRs (comma-separated). */
     TRUST_PROXY: z.preprocess(emptyAsUndefined, z.string().max(1024).optional()),
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
@@ -173,7 +181,7 @@ export interface Config {
     /** Bound on how long a ban, a deletion or a logout takes to reach access tokens already issued. */
     authCacheTtlS: number;
   };
-  rateLimit: { ipPerMinute: number; openIdPerMinute: number };
+  rateLimit: { ipPerMinute: number; openIdPerMinute: number; userPerMinute: number };
   /** Unset (development and tests only): the server's listening address. Never a request's Host. */
   publicBaseUrl: string | undefined;
   avatarMaxBytes: number;
@@ -182,6 +190,14 @@ export interface Config {
   registration: 'explicit' | 'auto';
   registrationTicketTtlS: number;
   bodyLimitBytes: number;
+  http: {
+    /** Most calls in one batched /trpc request. */
+    batchMaxCalls: number;
+    /** Fastify's requestTimeout: the whole request must arrive within it (0 = off). */
+    requestTimeoutMs: number;
+    /** Fastify's connectionTimeout: an idle socket is closed after it (0 = off). */
+    connectionTimeoutMs: number;
+  };
   /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client IP (rate limits, sessions). */
   trustProxy: boolean | number | string;
   logLevel: Env['LOG_LEVEL'];
@@ -232,13 +248,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxAgeS: env.SESSION_MAX_AGE_S,
       authCacheTtlS: env.AUTH_CACHE_TTL_S,
     },
-    rateLimit: { ipPerMinute: env.RATE_LIMIT_IP_PER_MIN, openIdPerMinute: env.RATE_LIMIT_OPENID_PER_MIN },
+    rateLimit: { ipPerMinute: env.RATE_LIMIT_IP_PER_MIN, openIdPerMinute: env.RATE_LIMIT_OPENID_PER_MIN, userPerMinute: env.RATE_LIMIT_USER_PER_MIN },
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     avatarMaxBytes: env.AVATAR_MAX_BYTES,
     dataEncryptionKey: resolveDataKey(env),
     registration: env.AUTH_REGISTRATION,
     registrationTicketTtlS: env.REGISTRATION_TICKET_TTL_S,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    http: {
+      batchMaxCalls: env.TRPC_BATCH_MAX_CALLS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_MS,
+    },
     trustProxy: env.TRUST_PROXY === undefined || env.TRUST_PROXY === 'false' ? false : env.TRUST_PROXY === 'true' ? true : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : env.TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
   });

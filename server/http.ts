@@ -1,14 +1,11 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
-import { TRPCError, getTRPCErrorShape, transformTRPCResponse, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AppServices } from './appServices';
 import { registerAvatarRoutes } from './avatars/routes';
 import { requireGatewayHeaders } from './cloudHosting/gatewayGuard';
+import { refusalOf } from './requestRefusals';
 import { registerRestRoutes } from './rest';
-import { AppError } from './errors';
-import { appRouter } from './root';
-import { contextFromRequest } from './trpc/requestContext';
+import { registerTrpcRoute } from './trpc/httpRoute';
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -18,15 +15,15 @@ export interface HttpServer {
   stop(): Promise<void>;
 }
 
-/** Errors Fastify raises before tRPC sees the request, by HTTP status. */
-const FASTIFY_STATUS_TO_TRPC: Record<number, TRPC_ERROR_CODE_KEY> = {
-  400: 'BAD_REQUEST',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-};
+/** What Node answers on a socket itself (no route ran), as the JSON error of the plain routes. */
+function rawAnswer(status: string, reason: string, message: string): string {
+  const body = JSON.stringify({ error: { reason, message } });
+  return `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
 
 export function createHttpServer(services: AppServices): HttpServer {
   const { config, logger } = services;
+  const { requestTimeoutMs, connectionTimeoutMs } = config.http;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request is written by the onResponse hook below (no query string: it can carry
@@ -38,6 +35,16 @@ export function createHttpServer(services: AppServices): HttpServer {
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: config.bodyLimitBytes,
+    // A slow client must not hold a connection (and what it sent so far) for as long as it likes:
+    // the whole request must arrive within requestTimeout (else 408, below), and a socket that
+    // sends nothing is closed after connectionTimeout. Node looks for late requests every
+    // connectionsCheckingInterval (30 s by default, too coarse for a 30 s limit).
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
+    http:
+      requestTimeoutMs > 0
+        ? { connectionsCheckingInterval: Math.min(1000, Math.max(100, requestTimeoutMs / 4)), headersTimeout: Math.min(60_000, requestTimeoutMs) }
+        : {},
     // Behind a load balancer, TRUST_PROXY says whose X-Forwarded-For to believe for the client IP.
     // (a boolean, a hop count or addresses: Fastify takes each; the cast only picks an overload)
     trustProxy: config.trustProxy as boolean,
@@ -54,32 +61,27 @@ export function createHttpServer(services: AppServices): HttpServer {
     },
     clientErrorHandler: (error: Error & { code?: string }, socket) => {
       if (!socket.writable) return socket.destroy();
-      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-      const body = JSON.stringify({
-        error: { reason: 'INVALID_INPUT', message: tooLarge ? 'The request URL or headers are too large' : 'The request is not valid HTTP' },
-      });
-      socket.end(
-        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        return socket.end(rawAnswer('408 Request Timeout', 'REQUEST_TIMEOUT', `The request did not arrive within ${requestTimeoutMs} ms`));
+      }
+      if (error.code === 'HPE_HEADER_OVERFLOW') {
+        return socket.end(rawAnswer('431 Request Header Fields Too Large', 'INVALID_INPUT', 'The request URL or headers are too large'));
+      }
+      return socket.end(rawAnswer('400 Bad Request', 'INVALID_INPUT', 'The request is not valid HTTP'));
     },
   });
 
   // On WeChat Cloud Hosting, nothing but the gateway's requests (and the platform's probes) gets in.
   if (config.wechat.cloudHosting) requireGatewayHeaders(app);
 
-  app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      createContext: ({ req }: { req: FastifyRequest }) => contextFromRequest(services, req),
-      // RATE_LIMITED answers say when to come back, in the standard header too.
-      responseMeta({ errors }: { errors: TRPCError[] }) {
-        const retryAfterS = errors.map((e) => (e.cause instanceof AppError ? e.cause.details.retryAfterS : undefined)).find((s) => s !== undefined);
-        return retryAfterS === undefined ? {} : { headers: { 'retry-after': String(retryAfterS) } };
-      },
-    },
-  });
+  // No route at this level reads a body: those that do (/trpc, /api, the legacy routes, /avatar)
+  // have their own parsers in their own scopes. What else comes with a body (an unknown route, a
+  // body on /healthz) gets its answer without a byte of it read, nor a 413 or 415 in place of the
+  // 404; Node discards the rest.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  registerTrpcRoute(app, services);
 
   // Public keys of asymmetric JWT keys, so another service can verify access tokens on its own.
   app.get('/.well-known/jwks.json', async () => services.tokens.jwks());
@@ -110,27 +112,20 @@ export function createHttpServer(services: AppServices): HttpServer {
   registerAvatarRoutes(app, services);
   registerRestRoutes(app, services);
 
-  app.setNotFoundHandler((req, reply) => {
+  const notFound = (req: FastifyRequest, reply: FastifyReply) =>
     reply.code(404).send({ error: { reason: 'NOT_FOUND', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
-  });
+  app.setNotFoundHandler(notFound);
 
-  // A body over the limit, a wrong content type...: answered before tRPC runs, so give them the
-  // tRPC error shape (with a reason) on /trpc and a small JSON error elsewhere. Never a stack.
+  // The routes without an error handler of their own (/trpc, /api, the legacy routes and the
+  // avatar routes have theirs): a small JSON error with a reason and a fixed message. Never a stack.
   app.setErrorHandler((error: FastifyError, req, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) logger.error({ err: error, url: req.url.split('?')[0] }, 'request failed unexpectedly');
-    const code = FASTIFY_STATUS_TO_TRPC[status] ?? (status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
-    const message =
-      code === 'PAYLOAD_TOO_LARGE'
-        ? `Request body is larger than ${config.bodyLimitBytes} bytes`
-        : code === 'INTERNAL_SERVER_ERROR'
-          ? 'Internal server error'
-          : error.message;
-    if (!req.url.startsWith('/trpc/')) {
-      const reason = code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : code === 'INTERNAL_SERVER_ERROR' ? 'INTERNAL' : 'INVALID_INPUT';
-      return reply.code(status).send({ error: { reason, message } });
-    }
-    return reply.code(status).send(trpcErrorBody(req, code, message));
+    // A request for no route that Fastify refuses before its not-found handler runs (a malformed
+    // Content-Type header is 415 whatever the route): still a 404.
+    if (req.is404) return notFound(req, reply);
+    const refusal = refusalOf(error, { bodyLimitBytes: config.bodyLimitBytes });
+    if (refusal) return reply.code(refusal.status).send({ error: { reason: refusal.reason, message: refusal.message } });
+    logger.error({ err: error, url: req.url.split('?')[0] }, 'request failed unexpectedly');
+    return reply.code(500).send({ error: { reason: 'INTERNAL', message: 'Internal server error' } });
   });
 
   return {
@@ -144,18 +139,4 @@ export function createHttpServer(services: AppServices): HttpServer {
     },
     stop: () => app.close(),
   };
-}
-
-/** The body tRPC itself would send for this error: one item, or one per call of a batch. */
-function trpcErrorBody(req: FastifyRequest, code: TRPC_ERROR_CODE_KEY, message: string) {
-  const url = new URL(req.url, 'http://localhost');
-  const paths = decodeURIComponent(url.pathname.slice('/trpc/'.length)).split(',');
-  const reason = code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : code === 'INTERNAL_SERVER_ERROR' ? 'INTERNAL' : 'INVALID_INPUT';
-  const config = appRouter._def._config;
-  const items = paths.map((path) => {
-    const error = new TRPCError({ code, message, cause: new AppError(reason, message) });
-    const shape = getTRPCErrorShape({ config, error, type: 'unknown', path, input: undefined, ctx: undefined });
-    return transformTRPCResponse(config, { error: shape });
-  });
-  return url.searchParams.get('batch') === '1' ? items : items[0];
 }

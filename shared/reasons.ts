@@ -7,6 +7,8 @@ export const ERROR_REASONS = {
   INVALID_INPUT: 'BAD_REQUEST',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_IMAGE: 'UNSUPPORTED_MEDIA_TYPE', // an upload whose bytes are not PNG, JPEG, GIF or WebP
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE', // a body that is not JSON (forms too, on the legacy OAuth routes)
+  REQUEST_TIMEOUT: 'TIMEOUT', // the request did not arrive whole within HTTP_REQUEST_TIMEOUT_MS
 
   // The wx.login code and WeChat's answer to it
   WECHAT_CODE_INVALID: 'BAD_REQUEST', // 40029: wrong, expired or from another appid; call wx.login again

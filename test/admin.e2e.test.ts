@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Types } from 'mongoose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -169,7 +170,9 @@ describe('admin procedures', () => {
     await expectReason(t.client({ token }).admin.listUsers.query({}), 'ADMIN_ONLY', 403);
   });
 
-  describe('the CLI (scripts/admin.ts) as a real process on the same database', () => {
+  // Each test starts up to six processes one after another, each loading tsx and the server's
+  // modules (~1.5 s of CPU): on a busy machine (load average 14-17 seen) 30 s is not enough.
+  describe('the CLI (scripts/admin.ts) as a real process on the same database', { timeout: 120_000 }, () => {
     const dbUri = () => `${inject('mongodbUri').replace(/\/?$/, '/')}${t.dbName}`;
     const cli = (args: string[], env: Record<string, string | undefined> = { MONGODB_URI: dbUri() }) => {
       const { MONGODB_URI: _uri, WECHAT_APP_ID: _app, WECHAT_APPS: _apps, ...base } = process.env;
@@ -192,6 +195,20 @@ describe('admin procedures', () => {
     it('counts --json: one JSON document matching the procedure', async () => {
       const run = await cli(['counts', '--json']);
       expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(run.stdout)).toEqual(await admin().counts());
+    });
+
+    it("the README's `counts --json` command, run as written through npm, prints one JSON document on stdout", async () => {
+      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const command = /^(npm run .*admin -- counts --json)\b/m.exec(readme)?.[1];
+      expect(command, 'the README shows the command').toBeDefined();
+      const { MONGODB_URI: _uri, WECHAT_APP_ID: _app, WECHAT_APPS: _apps, ...base } = process.env;
+      const run = await new Promise<{ code: number; stdout: string }>((done) => {
+        execFile('sh', ['-c', command!], { cwd: ROOT, env: { ...base, NODE_ENV: 'test', MONGODB_URI: dbUri() }, timeout: 60_000 }, (err, stdout) =>
+          done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout }),
+        );
+      });
+      expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual(await admin().counts());
     });
 

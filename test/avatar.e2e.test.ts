@@ -243,7 +243,7 @@ describe('avatar upload (wx.uploadFile) and serving', () => {
     await expectError(await t.fetch('/avatars/0123456789abcdef01234567'), 404, 'NOT_FOUND');
   });
 
-  it('tRPC is untouched: /trpc/ping answers, and multipart to /trpc still goes to tRPC', async () => {
+  it('tRPC is untouched: /trpc/ping answers, and multipart to /trpc is refused in the tRPC shape', async () => {
     expect(await t.client().ping.query()).toBe('pong');
     const res = await t.fetch('/trpc/ping');
     expect(res.status).toBe(200);
@@ -255,7 +255,7 @@ describe('avatar upload (wx.uploadFile) and serving', () => {
     expect(trpc.status).toBeLessThan(500);
     const text = await trpc.text();
     expect(text).toContain('"json"'); // tRPC's (superjson) error shape, not this route's
-    expect(text).toContain('INVALID_INPUT');
+    expect(text).toContain('UNSUPPORTED_MEDIA_TYPE'); // no procedure takes form data
   });
 });
 

@@ -38,7 +38,7 @@ describe('loadConfig defaults', () => {
     expect(config.jwt).toMatchObject({ issuer: 'wx-login-backend', audience: 'miniprogram', expiresInS: 7200 });
     expect(config.dataEncryptionKey).toHaveLength(32); // random: stored session_keys die with the process in development
     expect(config.sessions).toEqual({ refreshTokenTtlS: 30 * 86_400, maxAgeS: 90 * 86_400, authCacheTtlS: 30 });
-    expect(config.rateLimit).toEqual({ ipPerMinute: 120, openIdPerMinute: 20 });
+    expect(config.rateLimit).toEqual({ ipPerMinute: 120, openIdPerMinute: 20, userPerMinute: 30 });
   });
 
   it('treats empty strings as unset', () => {
@@ -181,5 +181,27 @@ describe('loadConfig JWT keys', () => {
 
   it('refuses JWT_SECRET and JWT_KEYS together', () => {
     expect(configError({ JWT_SECRET: GOOD_SECRET, JWT_KEYS: JSON.stringify([{ kid: 'a', alg: 'HS256', secret: GOOD_SECRET }]) })).toMatch(/JWT_KEYS/);
+  });
+});
+
+describe('loadConfig: the HTTP edge', () => {
+  it('defaults: 20 calls a batch, 30 s to send a request, 30 s of silence before a connection is closed', () => {
+    expect(loadConfig({}).http).toEqual({ batchMaxCalls: 20, requestTimeoutMs: 30_000, connectionTimeoutMs: 30_000 });
+  });
+
+  it('reads given values, 0 turning a timeout off', () => {
+    const config = loadConfig({ TRPC_BATCH_MAX_CALLS: '5', HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_CONNECTION_TIMEOUT_MS: '120000', RATE_LIMIT_USER_PER_MIN: '0' });
+    expect(config.http).toEqual({ batchMaxCalls: 5, requestTimeoutMs: 0, connectionTimeoutMs: 120_000 });
+    expect(config.rateLimit.userPerMinute).toBe(0);
+  });
+
+  it.each([
+    ['TRPC_BATCH_MAX_CALLS', '0'],
+    ['TRPC_BATCH_MAX_CALLS', 'many'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '-1'],
+    ['HTTP_CONNECTION_TIMEOUT_MS', '1e3'],
+    ['RATE_LIMIT_USER_PER_MIN', 'x'],
+  ])('refuses %s=%s, naming it', (variable, value) => {
+    expect(configError({ [variable]: value })).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
   });
 });

@@ -120,6 +120,22 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
       expect(doc.paths['/api/auth/login']!.post!.responses['429']).toMatchObject({ headers: { 'Retry-After': {} } });
     });
 
+    it('lists the statuses every route can answer: 400, 408, 431, 500, 503 everywhere; 413 and 415 where a body is read; 401 and 403 with a token', async () => {
+      const doc = await document();
+      for (const { path, method, op } of operations(doc)) {
+        const statuses = Object.keys(op.responses);
+        const expected = ['400', '408', '431', '500', '503'];
+        if (method === 'post') expected.push('413', '415');
+        if ((op.security ?? []).length) expected.push('401', '403');
+        expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(expected));
+      }
+      // The rate limited ones: per IP (auth), per user (the calls that reach WeChat or write).
+      const limited = operations(doc).filter((o) => o.op.responses['429']).map((o) => o.op['x-trpc-procedure'] ?? o.path);
+      expect(limited.sort()).toEqual(
+        ['/accounts/wxapp', '/oauth/token', '/user/wxlogin', 'auth.login', 'auth.refresh', 'auth.register', 'user.bindPhone', 'user.checkSession', 'user.updateProfile'].sort(),
+      );
+    });
+
     it('documents the legacy routes as deprecated', async () => {
       const doc = await document();
       for (const path of ['/user/wxlogin', '/oauth/token', '/accounts/wxapp']) {
@@ -197,6 +213,34 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
       expectError(await call(t, 'GET', '/api/user/sessions'), 401, 'TOKEN_MISSING');
     });
 
+    it('GET with input: /api/user/sessions?limit=&offset= takes numbers from the query string, as the document says', async () => {
+      const s = await signUp();
+      for (let i = 0; i < 2; i++) expect((await call(t, 'POST', '/api/auth/login', { body: { code: t.wxLogin(s.openid) } })).status).toBe(200);
+      const all = await call(t, 'GET', '/api/user/sessions', { token: s.token });
+      expect(all.body).toHaveLength(3);
+
+      const first = await call(t, 'GET', '/api/user/sessions?limit=2', { token: s.token });
+      expect(first.status, first.text).toBe(200);
+      expect(first.body.map((x: Json) => x.id)).toEqual(all.body.slice(0, 2).map((x: Json) => x.id));
+      const rest = await call(t, 'GET', '/api/user/sessions?limit=2&offset=2', { token: s.token });
+      expect(rest.status, rest.text).toBe(200);
+      expect(rest.body.map((x: Json) => x.id)).toEqual([all.body[2].id]);
+
+      for (const query of ['limit=abc', 'limit=0', 'limit=2.5', 'limit=101', 'offset=-1', 'limit=', 'limit=1&limit=2']) {
+        const bad = expectError(await call(t, 'GET', `/api/user/sessions?${query}`, { token: s.token }), 400, 'INVALID_INPUT');
+        expect(bad.issues[0].path, query).toEqual([query.split('=')[0]]);
+      }
+      // The same procedure over tRPC, typed.
+      expect(await t.client({ token: s.token }).user.sessions.query({ limit: 1, offset: 1 })).toHaveLength(1);
+
+      const doc = (await call(t, 'GET', '/openapi.json')).body as OpenAPIV3.Document;
+      const parameters = doc.paths['/api/user/sessions']!.get!.parameters as OpenAPIV3.ParameterObject[];
+      expect(parameters.map((p) => [p.name, p.in, (p.schema as OpenAPIV3.SchemaObject).type])).toEqual([
+        ['limit', 'query', 'integer'],
+        ['offset', 'query', 'integer'],
+      ]);
+    });
+
     it('POST /api/user/bind-phone with the getPhoneNumber code; 400 without input; 409 for a taken number', async () => {
       const a = await signUp();
       const phone = phoneOf();
@@ -245,7 +289,7 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
     });
 
     it('refuses what is not JSON, and a body over the limit, in the same error shape', async () => {
-      expectError(await call(t, 'POST', '/api/auth/login', { raw: 'code=x', type: 'application/x-www-form-urlencoded' }), 400, 'INVALID_INPUT');
+      expectError(await call(t, 'POST', '/api/auth/login', { raw: 'code=x', type: 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
       expectError(await call(t, 'POST', '/api/auth/login', { raw: JSON.stringify({ code: 'x'.repeat(70_000) }) }), 413, 'PAYLOAD_TOO_LARGE');
       expectError(await call(t, 'POST', '/api/auth/login', { raw: '{"__proto__":{"x":1},"code":"a"}' }), 400, 'INVALID_INPUT');
     });
@@ -377,5 +421,39 @@ describe('legacy /user/wxlogin with AUTH_REGISTRATION=auto, and rate limits over
     expect(oauth.status).toBe(429);
     expect(oauth.body).toMatchObject({ error: 'RATE_LIMITED', retry_after: expect.any(Number) });
     expect(oauth.headers.get('retry-after')).toBeTruthy();
+  });
+});
+
+describe('what the routes answer is what the document lists', () => {
+  const t = useTestBackend({ AUTH_REGISTRATION: 'auto', RATE_LIMIT_IP_PER_MIN: '1', RATE_LIMIT_USER_PER_MIN: '1' });
+
+  it('413, 415, 400, 401 and 429 from every /api route appear in its documented responses', async () => {
+    const doc = (await call(t, 'GET', '/openapi.json')).body as OpenAPIV3.Document;
+    const login = await call(t, 'POST', '/api/auth/login', { body: { code: t.wxLogin(uniqueOpenId('statuses')) } });
+    expect(login.status, login.text).toBe(200);
+    const token = login.body.accessToken as string;
+    const routes = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith('/api/'))
+      .flatMap(([path, item]) => (['get', 'post'] as const).filter((m) => item?.[m]).map((method) => ({ path, method, op: item![method]! })))
+      // Logging out last: the calls after it would all be 401.
+      .sort((a, b) => Number(a.path.includes('logout')) - Number(b.path.includes('logout')));
+
+    const undocumented: string[] = [];
+    for (const { path, method, op } of routes) {
+      const answers: Answer[] = [];
+      if (method === 'post') {
+        answers.push(await call(t, 'POST', path, { token, raw: JSON.stringify({ pad: 'x'.repeat(70_000) }) }));
+        answers.push(await call(t, 'POST', path, { token, raw: 'x', type: 'text/plain' }));
+        answers.push(await call(t, 'POST', path, { token, raw: '{' }));
+        answers.push(await call(t, 'POST', path, { raw: '{}' }));
+      } else {
+        answers.push(await call(t, 'GET', `${path}?limit=x`, { token }));
+        answers.push(await call(t, 'GET', path));
+      }
+      // Twice more with a token: the second is over any limit of 1 a minute.
+      for (let i = 0; i < 2; i++) answers.push(await call(t, method === 'get' ? 'GET' : 'POST', path, { token, ...(method === 'post' ? { body: {} } : {}) }));
+      for (const a of answers) if (!op.responses[String(a.status)]) undocumented.push(`${method.toUpperCase()} ${path} answered ${a.status} ${a.text.slice(0, 80)}`);
+    }
+    expect(undocumented).toEqual([]);
   });
 });

@@ -268,6 +268,7 @@ export function serverEnv(db: SoakDatabase, wx: SoakSimulator, extra: Record<str
     AUTH_REGISTRATION: 'auto',
     RATE_LIMIT_IP_PER_MIN: '0',
     RATE_LIMIT_OPENID_PER_MIN: '0',
+    RATE_LIMIT_USER_PER_MIN: '0',
     LOG_LEVEL: 'warn',
     WECHAT_RETRIES: '2',
     WECHAT_TIMEOUT_MS: '1000',

@@ -103,6 +103,8 @@ export function registerAvatarRoutes(app: FastifyInstance, services: AppServices
       // Before the body is read: an anonymous upload is refused without parsing a byte of it.
       onRequest: async (req) => {
         const { user, openId } = await authenticate(services, req.headers.authorization);
+        // The same per-user bucket as the procedures that write (server/trpc/init.ts).
+        await services.auth.limiter.check('user', String(user._id));
         authenticated.set(req, { user, openId });
       },
       handler: async (req, reply) => {

@@ -1,7 +1,12 @@
 import { AppError } from '../errors';
 import type { RateLimitStore } from './store';
 
-export type RateLimitBucket = 'ip' | 'openid';
+/**
+ * `ip`: auth.login / register / refresh per client address (see ipBucket.ts); `openid`: logins
+ * and registrations per WeChat user; `user`: calls per signed-in user to the procedures that call
+ * WeChat or write (bindPhone, checkSession, updateProfile, avatar upload), one bucket for them all.
+ */
+export type RateLimitBucket = 'ip' | 'openid' | 'user';
 
 export interface RateLimiter {
   /** Counts one attempt; throws RATE_LIMITED with retryAfterS when the bucket is over its limit. */
@@ -10,7 +15,7 @@ export interface RateLimiter {
 
 const WINDOW_MS = 60_000;
 
-/** Per-minute limits on the auth procedures; a limit of 0 turns that bucket off. */
+/** Per-minute limits; a limit of 0 turns that bucket off. */
 export function createRateLimiter(opts: { store: RateLimitStore; perMinute: Record<RateLimitBucket, number>; now: () => Date }): RateLimiter {
   return {
     async check(bucket, key) {

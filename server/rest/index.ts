@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppServices } from '../appServices';
 import type { Logger } from '../logger';
-import { acceptRequestBodies } from './bodyParsers';
+import { JSON_ONLY } from '../requestRefusals';
+import { acceptRequestBodies, JSON_OR_FORM } from './bodyParsers';
 import { registerLegacyRoutes, sendLegacyFailure } from './legacyRoutes';
 import type { OpenApiOptions } from './openapi';
 import { frameworkRestError, sendRestError, toRestError, type RestError } from './restErrors';
@@ -39,7 +40,14 @@ export function registerRestRoutes(app: FastifyInstance, services: AppServices):
   ) =>
     app.register(async (scope) => {
       acceptRequestBodies(scope, { form });
-      scope.setErrorHandler((error: FastifyError, req, reply) => send(req, reply, frameworkRestError(error, bodyLimit, req.log as Logger)));
+      // Every answer here may carry tokens or a user's data: no cache keeps it (RFC 6749 §5.1).
+      scope.addHook('onRequest', async (_req, reply) => {
+        reply.header('cache-control', 'no-store');
+      });
+      const accepts = form ? JSON_OR_FORM : JSON_ONLY;
+      scope.setErrorHandler((error: FastifyError, req, reply) =>
+        send(req, reply, frameworkRestError(error, { bodyLimitBytes: bodyLimit, accepts }, req.log as Logger)),
+      );
       register(scope);
     });
 

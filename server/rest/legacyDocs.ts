@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject, ZodOpenApiResponsesObject } from 'zod-openapi';
 import { userOutput } from '../../shared';
-import { issuesSchema, reasonSchema } from './errorSchema';
+import { errorBodySchema, issuesSchema, reasonSchema } from './errorSchema';
 
 // The OpenAPI description of the compatibility routes (server/rest/legacyRoutes.ts): the shapes of
 // the widely copied blog handlers, kept so an existing mini program works unchanged.
@@ -104,12 +104,20 @@ function failures(schema: z.ZodType, statuses: Record<number, string>): ZodOpenA
 
 const OAUTH_FAILURES = {
   400: 'INVALID_INPUT, WECHAT_CODE_INVALID, WECHAT_CODE_USED, ENCRYPTED_DATA_INVALID, SIGNATURE_INVALID ...',
+  413: 'PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES',
+  415: 'UNSUPPORTED_MEDIA_TYPE: the body is neither JSON nor (/oauth/token, /accounts/wxapp) a form',
   401: 'USER_NOT_REGISTERED (with registration_ticket), REGISTRATION_TICKET_INVALID, REFRESH_TOKEN_* ...',
   403: 'USER_BANNED, WECHAT_USER_BLOCKED',
   429: 'RATE_LIMITED (Retry-After), WECHAT_RATE_LIMITED',
   500: 'INTERNAL, WECHAT_MISCONFIGURED',
   502: 'WECHAT_ERROR',
   503: 'WECHAT_UNAVAILABLE, SERVICE_UNAVAILABLE',
+};
+
+/** Answered by the HTTP server itself before any route runs, so in the plain Error shape, not the route's. */
+const BEFORE_ANY_ROUTE: ZodOpenApiResponsesObject = {
+  408: { description: 'REQUEST_TIMEOUT: the request did not arrive whole within HTTP_REQUEST_TIMEOUT_MS', content: json(errorBodySchema) },
+  431: { description: 'INVALID_INPUT: the request URL or headers are too large', content: json(errorBodySchema) },
 };
 
 export const legacyOpenApiPaths: ZodOpenApiPathsObject = {
@@ -124,6 +132,7 @@ export const legacyOpenApiPaths: ZodOpenApiPathsObject = {
       responses: {
         200: { description: 'Logged in (in `auto` mode, a new user is created first)', content: json(legacyWxLoginResponse) },
         ...failures(legacyWxLoginFailure, OAUTH_FAILURES),
+        ...BEFORE_ANY_ROUTE,
       },
     },
   },
@@ -135,7 +144,11 @@ export const legacyOpenApiPaths: ZodOpenApiPathsObject = {
       summary: 'Legacy: OAuth2-style token from { code, encryptedData, iv } (Django-style pair with /accounts/wxapp)',
       description: `${LEGACY_NOTE} An unregistered user gets 401 \`{ error: 'USER_NOT_REGISTERED' }\`: register at /accounts/wxapp, then ask again with a fresh code.`,
       requestBody: { required: true, content: jsonOrForm(legacyOAuthTokenRequest) },
-      responses: { 200: { description: 'The token response (RFC 6749 §5.1)', content: json(legacyOAuthToken) }, ...failures(legacyOAuthError, OAUTH_FAILURES) },
+      responses: {
+        200: { description: 'The token response (RFC 6749 §5.1)', content: json(legacyOAuthToken) },
+        ...failures(legacyOAuthError, OAUTH_FAILURES),
+        ...BEFORE_ANY_ROUTE,
+      },
     },
   },
   '/accounts/wxapp': {
@@ -149,6 +162,7 @@ export const legacyOpenApiPaths: ZodOpenApiPathsObject = {
       responses: {
         201: { description: 'Registered and logged in', content: json(legacyAccountCreated) },
         ...failures(legacyOAuthError, { ...OAUTH_FAILURES, 409: 'USER_EXISTS' }),
+        ...BEFORE_ANY_ROUTE,
       },
     },
   },

@@ -92,13 +92,12 @@ function sendOAuthFailure(reply: FastifyReply, error: RestError) {
   if (retryAfterS !== undefined) reply.header('retry-after', String(retryAfterS));
   return reply
     .code(status)
-    .header('cache-control', 'no-store')
     .send(defined({ error: reason, error_description: message, issues, registration_ticket: registrationTicket, retry_after: retryAfterS }));
 }
 
 function sendJson(reply: FastifyReply, status: number, body: unknown) {
   // JSON.stringify: Dates become ISO strings, as everywhere in the REST answers.
-  return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(body));
+  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
 /** A failure of a legacy route in that route's own shape (also for refusals before its handler ran). */

@@ -4,6 +4,7 @@ import { ERROR_REASONS, sessionOutput, userOutput, type ErrorReason } from '../.
 import { errorBodySchema } from './errorSchema';
 import { legacyOpenApiPaths } from './legacyDocs';
 import { statusOfReason } from './restErrors';
+import { edgeStatuses, STATUS_WITHOUT_REASON, statusUnion } from './routeStatuses';
 import { procedureDef, restRouteEntries } from './routeTable';
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
@@ -46,7 +47,7 @@ function nameSharedSchemas(): void {
 function errorResponse(status: number) {
   const reasons = (Object.keys(ERROR_REASONS) as ErrorReason[]).filter((r) => statusOfReason(r) === status);
   return {
-    description: reasons.length ? `Error; reason one of ${reasons.join(', ')}` : 'Error',
+    description: reasons.length ? `Error; reason one of ${reasons.join(', ')}` : (STATUS_WITHOUT_REASON[status] ?? 'Error'),
     ...(status === 429
       ? { headers: { 'Retry-After': { description: 'Seconds until a retry can succeed', schema: { type: 'integer' } } } }
       : {}),
@@ -81,7 +82,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenAPIObject {
         summary: route.summary,
         tags: [route.tag],
         protect: route.protect,
-        errorResponses: [...route.errors],
+        errorResponses: statusUnion(route.errors, edgeStatuses(route)),
       },
     };
     // The generator reads procedures' _def only: hand it each one with its REST meta attached.
@@ -108,7 +109,8 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenAPIObject {
     const operation = doc.paths?.[route.path]?.[route.method === 'GET' ? 'get' : 'post'];
     if (!operation) throw new Error(`the generated document lacks ${route.method} ${route.path}`);
     const ok = operation.responses?.['200'];
-    operation.responses = { 200: ok, ...Object.fromEntries([...route.errors, 500].map((s) => [String(s), errorResponse(s)])) };
+    const statuses = statusUnion(route.errors, edgeStatuses(route));
+    operation.responses = { 200: ok, ...Object.fromEntries(statuses.map((s) => [String(s), errorResponse(s)])) };
     (operation as Record<string, unknown>)['x-trpc-procedure'] = path;
   }
   const schemas = doc.components?.schemas ?? {};

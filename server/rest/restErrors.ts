@@ -4,7 +4,10 @@ import type { FastifyError, FastifyReply } from 'fastify';
 import { ERROR_REASONS, type AppErrorData, type ErrorReason } from '../../shared';
 import { AppError, isDatabaseUnavailable } from '../errors';
 import type { Logger } from '../logger';
-import { errorData, INTERNAL_MESSAGE, isJavaScriptError, toTRPCError, UNDECODABLE_MESSAGE } from '../trpc/errorShape';
+import { refusalOf, type Refusal } from '../requestRefusals';
+import { describeIssues, errorData, INTERNAL_MESSAGE, publicMessage, toTRPCError } from '../trpc/errorShape';
+
+export { describeIssues };
 
 /** A failure as the REST routes answer it: the reason's HTTP status and the data a client may see. */
 export interface RestError {
@@ -19,12 +22,6 @@ export interface RestError {
 /** The HTTP status of a reason: the one of its tRPC code (shared/reasons.ts). */
 export function statusOfReason(reason: ErrorReason): number {
   return getHTTPStatusCodeFromError(new TRPCError({ code: ERROR_REASONS[reason] }));
-}
-
-/** `Invalid input: code: Too small ...; iv: ...`: the issues in one readable line. */
-export function describeIssues(issues: NonNullable<AppErrorData['issues']>): string {
-  const parts = issues.slice(0, 5).map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
-  return `Invalid input: ${parts.join('; ')}`;
 }
 
 function restError(reason: ErrorReason, message: string, data: Omit<AppErrorData, 'reason'> = {}): RestError {
@@ -45,9 +42,7 @@ export function toRestError(err: unknown, log: Logger): RestError {
     const mapped = toTRPCError(err);
     const { reason, ...data } = errorData(mapped);
     if (reason === 'INTERNAL') return restError('INTERNAL', INTERNAL_MESSAGE);
-    if (reason === 'INVALID_INPUT' && data.issues) return restError(reason, describeIssues(data.issues), data);
-    if (reason === 'INVALID_INPUT' && isJavaScriptError(mapped.cause)) return restError(reason, UNDECODABLE_MESSAGE);
-    return restError(reason, mapped.message, data);
+    return restError(reason, publicMessage(mapped, { reason, ...data }), data);
   }
   if (err instanceof AppError) return restError(err.reason, err.message, err.details);
   if (isDatabaseUnavailable(err)) return restError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; try again shortly');
@@ -55,12 +50,15 @@ export function toRestError(err: unknown, log: Logger): RestError {
   return restError('INTERNAL', INTERNAL_MESSAGE);
 }
 
-/** Fastify's own refusals (bad JSON, a body over the limit, an unsupported content type) as a RestError. */
-export function frameworkRestError(error: FastifyError, bodyLimitBytes: number, log: Logger): RestError {
+/**
+ * Fastify's own refusals (bad JSON, a body over the limit, an unsupported content type) as a
+ * RestError, with a fixed message (server/requestRefusals.ts); `accepts` names the body types the
+ * route takes.
+ */
+export function frameworkRestError(error: FastifyError, opts: { bodyLimitBytes: number; accepts?: string }, log: Logger): RestError {
   if (error instanceof AppError || error instanceof TRPCError) return toRestError(error, log);
-  const status = error.statusCode ?? 500;
-  if (status === 413) return restError('PAYLOAD_TOO_LARGE', `Request body is larger than ${bodyLimitBytes} bytes`);
-  if (status >= 400 && status < 500) return restError('INVALID_INPUT', error.message);
+  const refusal: Refusal | null = refusalOf(error, opts);
+  if (refusal) return restError(refusal.reason, refusal.message);
   return toRestError(error, log);
 }
 

@@ -2,27 +2,27 @@ import type { FastifyInstance } from 'fastify';
 import type { AppServices } from '../appServices';
 import type { Logger } from '../logger';
 import { callByPath, callerForRequest } from './callProcedure';
+import { queryInput } from './queryInput';
 import { sendRestError, toRestError } from './restErrors';
 import { procedureDef, restRouteEntries } from './routeTable';
 
-/** Whether the procedure declares an input (a procedure without one ignores whatever is sent). */
-const hasInput = (path: string) => (procedureDef(path)?.inputs.length ?? 0) > 0;
-
 /**
  * `/api/...`: one route per public procedure (server/rest/routeTable.ts). POST routes take the input
- * as a JSON body, GET routes as the query string. The answer is the procedure's output as plain
+ * as a JSON body, GET routes as the query string (converted per the input schema, see queryInput). The answer is the procedure's output as plain
  * JSON (Dates as ISO strings); a failure is `{ error: { reason, message, ... } }` with the status of
  * its reason's tRPC code.
  */
 export function registerProcedureRoutes(scope: FastifyInstance, services: AppServices): void {
   for (const [path, route] of restRouteEntries()) {
-    const withInput = hasInput(path);
+    // A procedure without an input ignores whatever is sent.
+    const inputSchema = procedureDef(path)?.inputs[0];
     scope.route({
       method: route.method,
       url: route.path,
       handler: async (req, reply) => {
         const query = req.query as Record<string, unknown> | undefined;
-        const input = !withInput ? undefined : route.method === 'GET' ? (query && Object.keys(query).length ? query : undefined) : req.body;
+        const input =
+          inputSchema === undefined ? undefined : route.method === 'GET' ? (query && Object.keys(query).length ? queryInput(inputSchema, query) : undefined) : req.body;
         try {
           const output = await callByPath(callerForRequest(services, req), path, input);
           return reply

@@ -18,7 +18,11 @@ export interface RestRoute {
   summary: string;
   /** Needs `Authorization: Bearer <accessToken>` (a protectedProcedure). */
   protect: boolean;
-  /** The error statuses the operation can answer besides 500 (documented; every one carries the Error body). */
+  /**
+   * The error statuses of the procedure's own reasons (429 where it is rate limited); those of the
+   * HTTP edge (400, 408, 413, 415, 431, 500, 503, and 401/403 with a token) are added for the
+   * document by routeStatuses.ts. Every one carries the Error body.
+   */
   errors: readonly number[];
   /** For the document only, where the procedure itself declares no output schema. */
   output?: z.ZodType;
@@ -35,7 +39,7 @@ export const REST_ROUTES: Readonly<Record<PublicProcedurePath, RestRoute>> = {
     path: '/api/auth/login',
     tag: 'auth',
     protect: false,
-    errors: [400, 401, 403, 429, 502, 503],
+    errors: [401, 403, 429, 502],
     summary: 'Log in with a wx.login code (unknown user: 401 USER_NOT_REGISTERED with a registrationTicket)',
   },
   'auth.register': {
@@ -43,7 +47,7 @@ export const REST_ROUTES: Readonly<Record<PublicProcedurePath, RestRoute>> = {
     path: '/api/auth/register',
     tag: 'auth',
     protect: false,
-    errors: [400, 401, 403, 409, 429, 502, 503],
+    errors: [401, 403, 409, 429, 502],
     summary: 'Register with a wx.login code or the registrationTicket of a USER_NOT_REGISTERED login',
   },
   'auth.refresh': {
@@ -51,19 +55,19 @@ export const REST_ROUTES: Readonly<Record<PublicProcedurePath, RestRoute>> = {
     path: '/api/auth/refresh',
     tag: 'auth',
     protect: false,
-    errors: [400, 401, 403, 429, 503],
+    errors: [401, 403, 429],
     summary: 'Trade a refresh token for a new token pair (single-use; a reused token revokes the session)',
   },
-  'auth.logout': { method: 'POST', path: '/api/auth/logout', tag: 'auth', protect: true, errors: [401, 403, 503], summary: 'End the session of this access token' },
-  'auth.logoutAll': { method: 'POST', path: '/api/auth/logout-all', tag: 'auth', protect: true, errors: [401, 403, 503], summary: 'End every session of the user' },
-  'auth.me': { method: 'GET', path: '/api/auth/me', tag: 'auth', protect: true, errors: [401, 403, 503], summary: 'The user of this access token', output: userOutput },
-  'user.sessions': { method: 'GET', path: '/api/user/sessions', tag: 'user', protect: true, errors: [401, 403, 503], summary: "The user's live sessions" },
+  'auth.logout': { method: 'POST', path: '/api/auth/logout', tag: 'auth', protect: true, errors: [], summary: 'End the session of this access token' },
+  'auth.logoutAll': { method: 'POST', path: '/api/auth/logout-all', tag: 'auth', protect: true, errors: [], summary: 'End every session of the user' },
+  'auth.me': { method: 'GET', path: '/api/auth/me', tag: 'auth', protect: true, errors: [], summary: 'The user of this access token', output: userOutput },
+  'user.sessions': { method: 'GET', path: '/api/user/sessions', tag: 'user', protect: true, errors: [], summary: "The user's live sessions, most recently used first, a page at a time (limit, offset)" },
   'user.bindPhone': {
     method: 'POST',
     path: '/api/user/bind-phone',
     tag: 'user',
     protect: true,
-    errors: [400, 401, 403, 409, 502, 503],
+    errors: [400, 409, 429, 502],
     summary: 'Bind the phone number of the getPhoneNumber button (its code, or legacy encryptedData + iv)',
   },
   'user.updateProfile': {
@@ -71,7 +75,7 @@ export const REST_ROUTES: Readonly<Record<PublicProcedurePath, RestRoute>> = {
     path: '/api/user/update-profile',
     tag: 'user',
     protect: true,
-    errors: [400, 401, 403, 503],
+    errors: [400, 429],
     summary: 'Set the nickname and/or avatar URL from the fill-in components',
   },
   'user.checkSession': {
@@ -79,7 +83,7 @@ export const REST_ROUTES: Readonly<Record<PublicProcedurePath, RestRoute>> = {
     path: '/api/user/check-session',
     tag: 'user',
     protect: true,
-    errors: [401, 403, 502, 503],
+    errors: [429, 502],
     summary: 'Whether the stored session_key is still the one WeChat holds',
   },
 };

@@ -1,28 +1,30 @@
-import { bindPhoneInput, checkSessionOutput, sessionListOutput, updateProfileInput, userOutput } from '../../shared';
+import { bindPhoneInput, checkSessionOutput, sessionListInput, sessionListOutput, updateProfileInput, userOutput } from '../../shared';
 import { bindPhone } from '../services/phone';
 import { updateProfile } from '../services/profile';
 import { checkStoredSessionKey } from '../services/sessionCheck';
+import { pageOf } from '../services/paging';
 import { listSessions } from '../services/sessions';
-import { protectedProcedure, router } from '../trpc/init';
+import { protectedProcedure, router, userLimitedProcedure } from '../trpc/init';
 
 export const userRouter = router({
-  /** The user's live sessions (devices), the asking one marked `current`. */
+  /** The user's live sessions (devices), most recently used first, a page at a time; the asking one marked `current`. */
   sessions: protectedProcedure
+    .input(sessionListInput)
     .output(sessionListOutput)
-    .query(({ ctx }) => listSessions(ctx.services.auth.sessions, ctx.claims.userId, ctx.claims.sessionId)),
+    .query(async ({ ctx, input }) => pageOf(await listSessions(ctx.services.auth.sessions, ctx.claims.userId, ctx.claims.sessionId), input)),
 
   /** Binds the phone number from the getPhoneNumber button: its `code`, or legacy `{ encryptedData, iv }`. */
-  bindPhone: protectedProcedure
+  bindPhone: userLimitedProcedure
     .input(bindPhoneInput)
     .output(userOutput)
     .mutation(({ ctx, input }) => bindPhone(ctx.services.platform, ctx.claims, input)),
 
   /** Nickname and/or avatar URL from the fill-in components. */
-  updateProfile: protectedProcedure
+  updateProfile: userLimitedProcedure
     .input(updateProfileInput)
     .output(userOutput)
     .mutation(({ ctx, input }) => updateProfile(ctx.services.platform, ctx.claims, ctx.openId, input)),
 
   /** Whether the stored session_key is still valid at WeChat (false: wx.login before sending encrypted data). */
-  checkSession: protectedProcedure.output(checkSessionOutput).query(({ ctx }) => checkStoredSessionKey(ctx.services.platform, ctx.claims)),
+  checkSession: userLimitedProcedure.output(checkSessionOutput).query(({ ctx }) => checkStoredSessionKey(ctx.services.platform, ctx.claims)),
 });

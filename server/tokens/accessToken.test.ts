@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import jwt from 'jsonwebtoken';
 import { AppError } from '../errors';
 import { createAccessTokens } from './accessToken';
 import { ephemeralSigningKeys } from './signingKeys';
@@ -47,5 +48,48 @@ describe('access token verification, with the tokens it verified before remember
     const { accessToken } = mine.issue(claims);
     expect(mine.verify(accessToken)).toEqual(claims);
     expect(reasonOf(() => theirs.verify(accessToken))).toBe('TOKEN_INVALID');
+  });
+});
+
+describe('what verification refuses, and how it says so', () => {
+  const keys = ephemeralSigningKeys();
+  const tokens = createAccessTokens({ keys, issuer: 'iss', audience: 'aud', expiresInS: 60 });
+  const signer = keys[0]!;
+  const sign = (opts: jwt.SignOptions, header: Record<string, unknown> = {}) =>
+    jwt.sign({ sid: 's1', app: 'wxapp', oid: 'o1' }, signer.signKey!, {
+      algorithm: signer.alg,
+      subject: claims.userId,
+      issuer: 'iss',
+      audience: 'aud',
+      expiresIn: 60,
+      ...opts,
+      header: { alg: signer.alg, kid: signer.kid, ...header } as jwt.JwtHeader,
+    });
+  const errorOf = (token: string) => {
+    try {
+      tokens.verify(token);
+    } catch (err) {
+      return err as AppError;
+    }
+    throw new Error('the token was accepted');
+  };
+
+  it('a token naming critical header parameters (crit) is refused: this server understands none (RFC 7515 §4.1.11)', () => {
+    expect(tokens.verify(sign({}))).toEqual(claims);
+    for (const crit of [['exp'], ['b64'], ['urn:example:unknown'], [], 'exp']) {
+      const err = errorOf(sign({}, { crit, exp: 1, b64: true }));
+      expect(err.reason, JSON.stringify(crit)).toBe('TOKEN_INVALID');
+      expect(err.message).toMatch(/critical/);
+    }
+  });
+
+  it("jsonwebtoken's messages never reach the client: no expected audience or issuer in the message", () => {
+    for (const opts of [{ audience: 'other' }, { issuer: 'other' }, { notBefore: 3600 }]) {
+      const err = errorOf(sign(opts));
+      expect(err.reason).toBe('TOKEN_INVALID');
+      expect(err.message).toBe('The access token is invalid (not verifiable)');
+    }
+    const forged = sign({}).replace(/\.[^.]+$/, '.AAAA');
+    expect(errorOf(forged).message).toBe('The access token is invalid (not verifiable)');
   });
 });

@@ -62,6 +62,9 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
       throw invalid('not a JWT');
     }
     if (!decoded || typeof decoded.payload === 'string') throw invalid('not a JWT');
+    // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names an extension it does not
+    // understand. We understand none (jsonwebtoken ignores the parameter), so any `crit` is refused.
+    if ((decoded.header as { crit?: unknown }).crit !== undefined) throw invalid('critical header parameters not supported');
     const key = decoded.header.kid ? byKid.get(decoded.header.kid) : undefined;
     if (!key) throw invalid('unknown key id');
     let payload: jwt.JwtPayload | string;
@@ -69,7 +72,9 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
       payload = jwt.verify(token, key.verifyKey, { algorithms: [key.alg], issuer: cfg.issuer, audience: cfg.audience });
     } catch (err) {
       if (err instanceof jwt.TokenExpiredError) throw new AppError('TOKEN_EXPIRED', 'The access token has expired; refresh or log in again');
-      throw invalid(err instanceof jwt.JsonWebTokenError ? err.message : 'unverifiable');
+      // jsonwebtoken's messages name what we expected ("jwt audience invalid. expected: ..."):
+      // configuration a client has no business reading. One fixed message for all of them.
+      throw invalid('not verifiable');
     }
     if (typeof payload === 'string' || typeof payload.sub !== 'string' || !OBJECT_ID.test(payload.sub)) throw invalid('bad subject');
     if (typeof payload.sid !== 'string' || payload.sid.length === 0 || payload.sid.length > 64) throw invalid('no session');

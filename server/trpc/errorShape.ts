@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { ERROR_REASONS, type AppErrorData, type ErrorReason } from '../../shared';
 import { AppError, isDatabaseUnavailable } from '../errors';
 
@@ -25,7 +25,7 @@ const REASON_BY_CODE: Partial<Record<TRPCError['code'], ErrorReason>> = {
   BAD_REQUEST: 'INVALID_INPUT',
   PARSE_ERROR: 'INVALID_INPUT',
   METHOD_NOT_SUPPORTED: 'INVALID_INPUT',
-  UNSUPPORTED_MEDIA_TYPE: 'INVALID_INPUT',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   NOT_FOUND: 'NOT_FOUND',
   UNAUTHORIZED: 'TOKEN_INVALID',
@@ -61,7 +61,35 @@ export const INTERNAL_MESSAGE = 'Internal server error';
 
 export const UNDECODABLE_MESSAGE = 'The request input could not be decoded';
 
-/** TypeError, RangeError, SyntaxError ...: their message describes our code, not the request. */
-export function isJavaScriptError(cause: unknown): boolean {
-  return cause instanceof TypeError || cause instanceof RangeError || cause instanceof SyntaxError || cause instanceof ReferenceError;
+/**
+ * What the client is told when the failure is not one of ours (no AppError): tRPC's own refusals
+ * ("No procedure found on path ...", "Unsupported GET-request to mutation procedure ..."), a JSON
+ * or superjson decoding error ("Trying to deserialize unknown class 'Foo' - check https://..."):
+ * library text, so a fixed message per code instead. The reason says the same to a program.
+ */
+const FIXED_MESSAGES: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
+  BAD_REQUEST: UNDECODABLE_MESSAGE,
+  PARSE_ERROR: UNDECODABLE_MESSAGE,
+  METHOD_NOT_SUPPORTED: 'Wrong HTTP method: queries are called with GET, mutations with POST',
+  NOT_FOUND: 'No such procedure',
+  UNSUPPORTED_MEDIA_TYPE: 'Send the body as JSON (Content-Type: application/json)',
+  PAYLOAD_TOO_LARGE: 'The request is too large',
+};
+
+/** `Invalid input: code: Too small ...; iv: ...`: the issues in one readable line. */
+export function describeIssues(issues: NonNullable<AppErrorData['issues']>): string {
+  const parts = issues.slice(0, 5).map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  return `Invalid input: ${parts.join('; ')}`;
+}
+
+/**
+ * The message of an error response, /trpc and /api alike: an AppError's own (written for the
+ * client), the input issues in one line (zod's issues themselves stay in `data.issues`), or a
+ * fixed message; never a library's text or an internal detail.
+ */
+export function publicMessage(error: TRPCError, data: AppErrorData): string {
+  if (data.reason === 'INTERNAL') return INTERNAL_MESSAGE;
+  if (error.cause instanceof AppError) return error.cause.message;
+  if (data.issues) return describeIssues(data.issues);
+  return FIXED_MESSAGES[error.code] ?? 'The request could not be served';
 }

@@ -1,8 +1,9 @@
 import { getTRPCErrorFromUnknown, initTRPC, type TRPCError } from '@trpc/server';
+import { ipBucketKey } from '../rateLimit/ipBucket';
 import { authenticate } from '../services/authenticate';
 import type { Context } from './context';
 import { transformer } from './reusedOutputs';
-import { errorData, INTERNAL_MESSAGE, isJavaScriptError, toTRPCError, UNDECODABLE_MESSAGE } from './errorShape';
+import { errorData, publicMessage, toTRPCError } from './errorShape';
 
 const t = initTRPC.context<Context>().create({
   transformer,
@@ -10,12 +11,9 @@ const t = initTRPC.context<Context>().create({
   isDev: false,
   errorFormatter({ shape, error }) {
     const data = errorData(error);
-    const internal = data.reason === 'INTERNAL';
-    // tRPC's own input decoding can fail with a JavaScript error whose text is an internal detail.
-    const undecodable = data.reason === 'INVALID_INPUT' && !data.issues && isJavaScriptError(error.cause);
     return {
       ...shape,
-      message: internal ? INTERNAL_MESSAGE : undecodable ? UNDECODABLE_MESSAGE : shape.message,
+      message: publicMessage(error, data),
       data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, ...data },
     };
   },
@@ -60,7 +58,7 @@ export const publicProcedure = t.procedure.use((opts) => withOutcome(opts, () =>
 
 /** The auth procedures anyone can call are limited per client IP (and, in the services, per openid). */
 export const rateLimitedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  await ctx.services.auth.limiter.check('ip', ctx.clientIp ?? '');
+  await ctx.services.auth.limiter.check('ip', ipBucketKey(ctx.clientIp));
   return next();
 });
 
@@ -77,3 +75,13 @@ export const protectedProcedure = t.procedure.use((opts) =>
     return opts.next({ ctx: { user, openId, claims } });
   }),
 );
+
+/**
+ * Protected procedures that call WeChat or write (bindPhone, checkSession, updateProfile): limited
+ * per user, in one bucket with the avatar upload, so that neither a loop nor one batch of many
+ * calls turns into as many WeChat calls or writes.
+ */
+export const userLimitedProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+  await ctx.services.auth.limiter.check('user', ctx.claims.userId);
+  return next();
+});

@@ -14,3 +14,12 @@ export const sessionOutput = z.object({
 export type SessionOutput = z.infer<typeof sessionOutput>;
 
 export const sessionListOutput = z.array(sessionOutput);
+
+/** A page of user.sessions, most recently used first: `limit` sessions (default 50) after `offset`. */
+export const sessionListInput = z
+  .object({
+    limit: z.int().min(1).max(100).optional(),
+    offset: z.int().min(0).max(10_000).optional(),
+  })
+  .optional();
+export type SessionListInput = z.infer<typeof sessionListInput>;

@@ -58,6 +58,7 @@ export async function startTestBackend(env: Record<string, string> = {}, opts: T
     // Every test talks from 127.0.0.1; the rate limit tests turn the limits on themselves.
     RATE_LIMIT_IP_PER_MIN: '0',
     RATE_LIMIT_OPENID_PER_MIN: '0',
+    RATE_LIMIT_USER_PER_MIN: '0',
     ...env,
   });
   const logs: string[] = [];
