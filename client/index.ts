@@ -19,6 +19,11 @@ interface CommonOptions {
   timeoutMs?: number;
   /** Batch calls made in the same tick into one request (default true). */
   batch?: boolean;
+  /**
+   * The most calls one batched request carries (default 20): the server refuses a larger batch
+   * whole (413, TRPC_BATCH_MAX_CALLS), so keep this at or below the server's setting.
+   */
+  maxBatchCalls?: number;
 }
 
 /** Over wx.request to the server's URL, logging in with wx.login. */
@@ -93,8 +98,9 @@ export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniPro
         return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...appHeader };
       },
     };
-    // A batch of queries puts every input in the URL; split batches before a URL gets too long.
-    return opts.batch === false ? httpLink(linkOpts) : httpBatchLink({ ...linkOpts, maxURLLength: 4000 });
+    // A batch of queries puts every input in the URL; split batches before a URL gets too long, and
+    // before they hold more calls than the server takes in one request.
+    return opts.batch === false ? httpLink(linkOpts) : httpBatchLink({ ...linkOpts, maxURLLength: 4000, maxItems: opts.maxBatchCalls ?? 20 });
   };
 
   // The login flow talks to the server without the session link, so a failing login cannot loop.

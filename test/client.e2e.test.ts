@@ -253,6 +253,16 @@ describe.each(REALM_VARIANTS)('the built client in $name', (variant: RealmVarian
       expect(await t.backend.services.db.Session.countDocuments({ userId: user.id })).toBe(2);
     });
 
+    it('50 calls in one tick all succeed: batches stay within the server\'s TRPC_BATCH_MAX_CALLS (20)', async () => {
+      const { wx, client } = await phone();
+      const { user } = await client.login();
+      const before = wx.counts.request;
+      const results = await Promise.all(Array.from({ length: 50 }, () => client.api.auth.me.query()));
+      expect(results.every((r) => r.id === user.id)).toBe(true);
+      // 50 calls in batches of at most 20: three requests.
+      expect(wx.counts.request - before).toBe(3);
+    });
+
     it('20 concurrent calls with no session at all trigger one login', async () => {
       const { client, openid } = await phone();
       await client.login(); // registered
