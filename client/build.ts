@@ -4,7 +4,8 @@
  *
  *   dist/client/wxlogin-client.cjs   CommonJS, for `require('./lib/wxlogin-client.js')`
  *   dist/client/wxlogin-client.mjs   ES module, for tools that want one
- *   examples/miniprogram/lib/wxlogin-client.js   a copy of the CJS bundle for the example app
+ *   dist/client/wxlogin-client.d.ts  its types, standing alone (client/emitTypes.ts)
+ *   examples/miniprogram/lib/wxlogin-client.js (and .d.ts)   copies for the example app
  *
  * ES2018, minified, no Node polyfills: the build fails if anything imports a Node built-in, if
  * esbuild warns about anything, or if the output names a Node global or uses syntax past ES2018.
@@ -18,11 +19,13 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, formatMessages, transform, type Format, type Message, type Plugin } from 'esbuild';
+import { standaloneClientDeclarations } from './emitTypes';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'client/index.ts');
 const defaultOutDir = join(root, 'dist/client');
 const exampleCopy = join(root, 'examples/miniprogram/lib/wxlogin-client.js');
+const exampleTypesCopy = join(root, 'examples/miniprogram/lib/wxlogin-client.d.ts');
 const TARGET = 'es2018';
 
 export interface BuiltFile {
@@ -123,24 +126,34 @@ const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 /**
  * `outDir` elsewhere than dist/client (a test's temporary directory) builds the same files there
- * and leaves the example app's copy alone.
+ * and leaves the example app's copy alone. `declarations: false` skips wxlogin-client.d.ts (it
+ * type-checks the client and the router, seconds of work tests that run the bundle do not need).
  */
-export async function buildClient(opts: { quiet?: boolean; outDir?: string } = {}): Promise<{ files: BuiltFile[] }> {
+export async function buildClient(
+  opts: { quiet?: boolean; outDir?: string; declarations?: boolean } = {},
+): Promise<{ files: BuiltFile[]; declarations?: string }> {
   const dir = opts.outDir ?? defaultOutDir;
   mkdirSync(dir, { recursive: true });
   const cjs = await bundle('cjs', join(dir, 'wxlogin-client.cjs'));
   const esm = await bundle('esm', join(dir, 'wxlogin-client.mjs'));
+  let declarations: string | undefined;
+  if (opts.declarations !== false) {
+    declarations = join(dir, 'wxlogin-client.d.ts');
+    await writeAtomically(declarations, Buffer.from(await standaloneClientDeclarations()));
+  }
   if (dir === defaultOutDir) {
     mkdirSync(dirname(exampleCopy), { recursive: true });
     await writeAtomically(exampleCopy, readFileSync(cjs.path));
+    if (declarations) await writeAtomically(exampleTypesCopy, readFileSync(declarations));
   }
   const files = [cjs, esm];
   if (!opts.quiet) {
     for (const f of files) {
       console.log(`${relative(root, f.path)}  ${f.bytes} bytes (${kib(f.bytes)}) minified, ${kib(f.gzipBytes)} gzipped`);
     }
+    if (declarations) console.log(`${relative(root, declarations)}  types for TypeScript mini programs (no DOM, Node or tRPC types needed)`);
   }
-  return { files };
+  return { files, declarations };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

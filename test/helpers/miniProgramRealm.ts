@@ -132,7 +132,7 @@ export function builtClient(): Promise<{ cjs: string; esm: string }> {
   built ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxlogin-client-'));
     try {
-      await buildClient({ quiet: true, outDir: dir });
+      await buildClient({ quiet: true, outDir: dir, declarations: false });
       return {
         cjs: readFileSync(join(dir, 'wxlogin-client.cjs'), 'utf8'),
         esm: readFileSync(join(dir, 'wxlogin-client.mjs'), 'utf8'),
