@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { builtClient, createMiniProgramRealm, REALM_VARIANTS, type MiniProgramRealm } from './helpers/miniProgramRealm';
 import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
@@ -13,10 +14,27 @@ import { installWx, type WxStandIn } from './helpers/wxStandIn';
  * mini program realm (test/helpers/miniProgramRealm.ts: ECMAScript, console, timers, wx, plus
  * App, Page, getApp) and a small module loader for `require` inside examples/miniprogram.
  *
- * The loader hands the app `{ url }` of the test server for config.js (the example's config.js
+ * The example is TypeScript, and its .ts files are what ships: WeChat's developer tools compile
+ * each to JavaScript (project.config.json, useCompilerPlugins), as the loader here does with
+ * TypeScript's transpileModule and the example's own tsconfig. Its types are checked apart, in a
+ * folder of its own (test/client-types.test.ts).
+ *
+ * The loader hands the app `{ url }` of the test server for config.ts (the example's config.ts
  * stays as a team would ship it), and the fresh build for lib/wxlogin-client.js.
  */
 const exampleDir = resolve(dirname(fileURLToPath(import.meta.url)), '../examples/miniprogram');
+const exampleOptions = ts.getParsedCommandLineOfConfigFile(join(exampleDir, 'tsconfig.json'), {}, {
+  ...ts.sys,
+  onUnRecoverableConfigFileDiagnostic: (d) => {
+    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  },
+})!.options;
+
+/** A mini program's module file as the developer tools make it: TypeScript to CommonJS JavaScript. */
+function moduleSource(file: string): string {
+  const source = readFileSync(file, 'utf8');
+  return file.endsWith('.ts') ? ts.transpileModule(source, { compilerOptions: exampleOptions, fileName: file }).outputText : source;
+}
 
 interface PageDef {
   data: Record<string, unknown>;
@@ -29,7 +47,6 @@ interface PageInstance {
 }
 interface ExampleApp {
   client: { session(): { accessToken: string } | null };
-  onLaunch(): void;
   [key: string]: any;
 }
 interface Phone {
@@ -86,22 +103,25 @@ function launch(openid: string, url = `${t.url}/trpc`): Phone {
   });
 
   const cache = new Map<string, unknown>();
-  function load(file: string): unknown {
-    const rel = relative(exampleDir, file);
-    if (rel.startsWith('..')) throw new Error(`require outside the mini program: ${file}`);
-    if (rel === 'config.js') return realm.json({ url });
-    if (cache.has(file)) return cache.get(file);
-    const source = rel === join('lib', 'wxlogin-client.js') ? bundle : readFileSync(file, 'utf8');
-    const requireFrom = (spec: string) => load(resolve(dirname(file), spec.endsWith('.js') ? spec : `${spec}.js`));
-    const exports = realm.loadModule(source, file, requireFrom);
-    cache.set(file, exports);
+  /** `require` of a module path without its extension: the .ts file, or the bundle's .js. */
+  function load(path: string): unknown {
+    const rel = relative(exampleDir, path);
+    if (rel.startsWith('..')) throw new Error(`require outside the mini program: ${path}`);
+    if (rel === 'config') return realm.json({ url });
+    if (cache.has(rel)) return cache.get(rel);
+    const source = rel === join('lib', 'wxlogin-client') ? bundle : moduleSource(`${path}.ts`);
+    const requireFrom = (spec: string) => load(resolve(dirname(path), spec.replace(/\.js$/, '')));
+    const exports = realm.loadModule(source, `${rel}.js`, requireFrom);
+    cache.set(rel, exports);
     return exports;
   }
 
-  // As WeChat does: app.js first, then onLaunch, then each page's JS when it is first opened.
-  load(join(exampleDir, 'app.js'));
+  // As WeChat does: app.js first (it calls App(), then onLaunch if it has one), then each page's
+  // JS when it is first opened.
+  load(join(exampleDir, 'app'));
   if (!appObject) throw new Error('app.js did not call App()');
   const app = appObject;
+  app.onLaunch?.({});
 
   return {
     wx,
@@ -112,7 +132,7 @@ function launch(openid: string, url = `${t.url}/trpc`): Phone {
     async openPage(route) {
       if (!pages.has(route)) {
         loadingPage = route;
-        load(join(exampleDir, `${route}.js`));
+        load(join(exampleDir, route));
       }
       const def = pages.get(route);
       if (!def) throw new Error(`${route}.js did not call Page()`);
@@ -149,11 +169,11 @@ describe('the example mini program', () => {
   it('first launch: log in, register with the fill-in profile, keep the session', async () => {
     const openid = uniqueOpenId('example');
     const phone = launch(openid);
+    // tRPC needs an AbortController and URL; the bundle binds its own and leaves the app's globals
+    // alone, also once the app has made its client.
+    expect(phone.app.client).toBeTruthy();
     expect(phone.evaluate('typeof AbortController')).toBe('undefined');
     expect(phone.evaluate('typeof URL')).toBe('undefined');
-    phone.app.onLaunch();
-    // tRPC needs an AbortController; the bundle binds its own and leaves the app's globals alone.
-    expect(phone.evaluate('typeof AbortController')).toBe('undefined');
 
     const page = await registerThroughLoginPage(phone, 'Alice');
 
@@ -177,12 +197,10 @@ describe('the example mini program', () => {
   it('a returning user on a new phone logs in without the form; the home page shows them', async () => {
     const openid = uniqueOpenId('example');
     const first = launch(openid);
-    first.app.onLaunch();
     const registered = await registerThroughLoginPage(first, 'Bob');
     expect(registered.data.isNewUser).toBe(true);
 
     const phone = launch(openid); // same WeChat user, empty storage
-    phone.app.onLaunch();
     expect(phone.wx.storedKeys()).toEqual([]);
     const login = await phone.openPage('pages/login/login');
     await login.onLoginTap();
@@ -203,11 +221,9 @@ describe('the example mini program', () => {
   it('the home page of a fresh phone logs in by itself for a returning user', async () => {
     const openid = uniqueOpenId('example');
     const first = launch(openid);
-    first.app.onLaunch();
     await registerThroughLoginPage(first, 'Carol');
 
     const phone = launch(openid);
-    phone.app.onLaunch();
     const home = await phone.openPage('pages/index/index');
     expect(home.data).toMatchObject({ loading: false, error: '' });
     expect(home.data.user).toMatchObject({ openId: openid, nickName: 'Carol' });
@@ -218,7 +234,6 @@ describe('the example mini program', () => {
   it('log out on the home page: the session ends on the server, back to the login page', async () => {
     const openid = uniqueOpenId('example');
     const phone = launch(openid);
-    phone.app.onLaunch();
     await registerThroughLoginPage(phone, 'Dave');
     const { refreshToken } = phone.wx.stored(SESSION_KEY) as { refreshToken: string };
     const home = await phone.openPage('pages/index/index');
@@ -233,7 +248,6 @@ describe('the example mini program', () => {
   it('log out without network: the phone forgets the session and says the server was not told', async () => {
     const openid = uniqueOpenId('example');
     const phone = launch(openid);
-    phone.app.onLaunch();
     await registerThroughLoginPage(phone, 'Erin');
     const home = await phone.openPage('pages/index/index');
     phone.wx.failRequests(1);
@@ -251,7 +265,6 @@ describe('the example mini program', () => {
 
     const openid = uniqueOpenId('example');
     const phone = launch(openid, `http://127.0.0.1:${port}/trpc`);
-    phone.app.onLaunch();
     const page = await phone.openPage('pages/login/login');
     await page.onLoginTap();
 
@@ -264,7 +277,6 @@ describe('the example mini program', () => {
   it('a new user who cancels the form: REGISTRATION_DECLINED, nobody is created', async () => {
     const openid = uniqueOpenId('example');
     const phone = launch(openid);
-    phone.app.onLaunch();
     const page = await phone.openPage('pages/login/login');
     const login = page.onLoginTap() as Promise<void>;
     await vi.waitFor(() => expect(page.data.needProfile).toBe(true), { timeout: 10_000 });

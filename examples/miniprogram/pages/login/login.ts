@@ -1,9 +1,12 @@
-const app = getApp();
+import type { ExampleApp, Profile } from '../../app';
+import type { UserOutput } from '../../lib/wxlogin-client';
+
+const app = getApp<ExampleApp>();
 
 Page({
   data: {
     loading: false,
-    user: null,
+    user: null as UserOutput | null,
     isNewUser: false,
     error: '', // the error reason of the last failed login, '' if none
     // The registration form, shown while the app waits for the new user's profile.
@@ -11,10 +14,11 @@ Page({
     nickName: '',
     avatarUrl: '',
   },
+  /** Opened by the app because an API call elsewhere found a new user: go back when done. */
+  openedForProfile: false,
 
   onLoad() {
     app.onProfileWanted = () => this.setData({ needProfile: true });
-    // Opened by the app because an API call elsewhere found a new user.
     if (app.profileRequest) {
       this.openedForProfile = true;
       this.setData({ needProfile: true });
@@ -42,12 +46,12 @@ Page({
   },
 
   // <button open-type="chooseAvatar">: the chosen avatar as a temporary local file.
-  onChooseAvatar(e) {
+  onChooseAvatar(e: WechatMiniprogram.CustomEvent<{ avatarUrl: string }>) {
     this.setData({ avatarUrl: e.detail.avatarUrl });
   },
 
   // <input type="nickname">: typed, or WeChat's nickname picked from the keyboard.
-  onNickname(e) {
+  onNickname(e: WechatMiniprogram.CustomEvent<{ value: string }>) {
     this.setData({ nickName: e.detail.value });
   },
 
@@ -57,7 +61,7 @@ Page({
       wx.showToast({ title: 'Please enter a nickname', icon: 'none' });
       return;
     }
-    const profile = { nickName };
+    const profile: Profile = { nickName };
     // chooseAvatar gives a temporary local path (wxfile://… or http://tmp/…), which the server
     // rejects: it takes https URLs only. Uploading the file (wx.uploadFile to your storage, then
     // send its https URL) is a later step; until then an avatar is only sent when it is https.

@@ -1,9 +1,12 @@
-const app = getApp();
+import type { ExampleApp } from '../../app';
+import type { UserOutput } from '../../lib/wxlogin-client';
+
+const app = getApp<ExampleApp>();
 
 Page({
   data: {
     loading: true,
-    user: null,
+    user: null as UserOutput | null,
     error: '',
   },
 
