@@ -40,7 +40,7 @@ const MINI_PROGRAM_TSCONFIG = {
  * `@ts-expect-error` demands (tsc fails on a marker with no error under it).
  */
 const TYPED_PAGE = `import { createMiniProgramClient, errorData, errorReason, MiniProgramClientError } from '../../lib/wxlogin-client';
-import type { ClientErrorReason, ErrorReason, MiniProgramClient, RouterInputs, RouterOutputs, StoredSession, UserOutput } from '../../lib/wxlogin-client';
+import type { ClientErrorReason, CloudMiniProgramClient, ErrorReason, MiniProgramClient, RouterInputs, RouterOutputs, StoredSession, UserOutput } from '../../lib/wxlogin-client';
 
 export async function exercise(url: string) {
   const client: MiniProgramClient = createMiniProgramClient({
@@ -87,6 +87,14 @@ export async function exercise(url: string) {
   };
 }
 
+/** WeChat Cloud Hosting: the same API over wx.cloud.callContainer, plus bindPhoneByCloudID. */
+export function cloudClient(cloudID: string) {
+  const client: CloudMiniProgramClient = createMiniProgramClient({ transport: 'cloud', env: 'prod-1a2b', service: 'wxlogin', wx });
+  const me: Promise<UserOutput> = client.api.auth.me.query();
+  const bound: Promise<UserOutput> = client.bindPhoneByCloudID(cloudID);
+  return { me, bound };
+}
+
 export function wrongCalls(client: MiniProgramClient) {
   // @ts-expect-error auth.login's code is a string
   client.api.auth.login.mutate({ code: 42 });
@@ -110,6 +118,10 @@ export function wrongCalls(client: MiniProgramClient) {
   const reason: ErrorReason = 'NOT_A_REASON';
   // @ts-expect-error an option the client does not have
   createMiniProgramClient({ url: 'https://example.com/trpc', wx, retries: 3 });
+  // @ts-expect-error the cloud transport needs its environment and service
+  createMiniProgramClient({ transport: 'cloud', wx });
+  // @ts-expect-error only a cloud client binds a phone by cloudID
+  client.bindPhoneByCloudID('cloud-id');
   return reason;
 }
 `;
@@ -197,7 +209,7 @@ describe('wxlogin-client.d.ts', () => {
       expected.push(lines.indexOf(line) + 1 - expected.length); // the line below, once the marker is gone
       return false;
     });
-    expect(expected.length).toBe(11);
+    expect(expected.length).toBe(13);
     const folder = miniProgramFolder({ 'pages/typed/typed.ts': unmarked.join('\n') });
     const { code, output } = await tsc(folder);
     expect(code).not.toBe(0);
