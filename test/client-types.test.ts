@@ -51,7 +51,7 @@ export async function exercise(url: string) {
   const { user, isNewUser } = await client.login();
   const me: UserOutput = await client.api.auth.me.query();
   const nickName: string | null = me.nickName;
-  const sessions: RouterOutputs['user']['sessions'] = await client.api.user.sessions.query();
+  const sessions: RouterOutputs['user']['sessions'] = await client.api.user.sessions.query({ limit: 10 });
   const current = sessions.find((s) => s.current);
   const update: RouterInputs['user']['updateProfile'] = { nickName: 'Typed too' };
   const updated = await client.api.user.updateProfile.mutate(update);
