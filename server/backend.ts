@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { openDatabase } from './db/connection';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { createHttpServer } from './http';
+import { startMetricsServer } from './metrics/metricsServer';
 import type { Logger } from './logger';
 import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
 import { deleteExpiredSessions } from './services/sessions';
@@ -25,6 +26,8 @@ export interface BackendOptions {
 export interface RunningBackend {
   /** Base URL of the HTTP server; tRPC is at `${url}/trpc`. */
   url: string;
+  /** Base URL of the METRICS_PORT listener, when configured (then /metrics is only there). */
+  metricsUrl: string | undefined;
   services: AppServices;
   /** Present when no WeChat app was configured. */
   simulator: WeChatSimulator | undefined;
@@ -106,9 +109,15 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     const url = await http.start();
     stack.push(() => http.stop());
     services.avatarUrls.listeningAt(url);
-    logger.info({ url, trpc: `${url}/trpc`, health: `${url}/healthz` }, 'listening');
+    let metricsUrl: string | undefined;
+    if (config.metricsPort !== undefined) {
+      const metricsServer = await startMetricsServer(services.metrics.registry, { host: config.host, port: config.metricsPort });
+      stack.push(() => metricsServer.stop());
+      metricsUrl = metricsServer.url;
+    }
+    logger.info({ url, trpc: `${url}/trpc`, health: `${url}/healthz`, metrics: `${metricsUrl ?? url}/metrics` }, 'listening');
 
-    return { url, services, simulator, openApiService, embeddedDatabase, wechatApps, stop: stopAll };
+    return { url, metricsUrl, services, simulator, openApiService, embeddedDatabase, wechatApps, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
