@@ -5,6 +5,8 @@ import { openDatabase } from './db/connection';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { createHttpServer } from './http';
 import { startMetricsServer } from './metrics/metricsServer';
+import { rateLimitSlotModel } from './db/models/rateLimitSlot';
+import { MongoRateLimitStore } from './rateLimit/mongoStore';
 import type { Logger } from './logger';
 import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
 import { deleteExpiredSessions } from './services/sessions';
@@ -94,11 +96,23 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
 
     if (config.jwt.ephemeral) logger.warn('JWT_SECRET and JWT_KEYS are unset: using an ephemeral key, so tokens die with this process');
 
-    const services = createAppServices({ config, wechatApps, db, logger, now: opts.now });
+    // Counters in MongoDB: every instance counts against the same limit.
+    let rateLimitStore: MongoRateLimitStore | undefined;
+    if (config.rateLimit.store === 'mongodb') {
+      const slots = rateLimitSlotModel(db.connection);
+      await slots.init();
+      rateLimitStore = new MongoRateLimitStore(slots);
+    }
+    const services = createAppServices({ config, wechatApps, db, logger, now: opts.now, rateLimitStore });
     // No TTL indexes in the embedded database: expired rows are refused by query and removed here.
     const cleanup = setInterval(() => {
       const deps = { db, now: opts.now ?? (() => new Date()) };
-      Promise.all([deleteExpiredRegistrationTickets(deps), deleteExpiredSessions(deps), deleteExpiredClaims(deps)]).catch((err) =>
+      Promise.all([
+        deleteExpiredRegistrationTickets(deps),
+        deleteExpiredSessions(deps),
+        deleteExpiredClaims(deps),
+        rateLimitStore?.deleteExpired(deps.now()),
+      ]).catch((err) =>
         logger.warn({ err }, 'cleanup of expired tickets and sessions failed'),
       );
     }, CLEANUP_INTERVAL_MS);

@@ -130,6 +130,9 @@ const envSchema = z
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   });
 
+/** Every variable the server reads (the README's table and .env.example list each). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
 type RawEnv = NodeJS.ProcessEnv;
 const isSet = (env: RawEnv, name: string) => env[name] !== undefined && env[name] !== '';
 const isProduction = (env: RawEnv) => env.NODE_ENV === 'production';
