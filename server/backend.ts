@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createAppServices, type AppServices, type WeChatApp } from './appServices';
 import type { Config } from './config';
-import { openDatabase } from './db/connection';
+import { openDatabase, SERVER_SELECTION_TIMEOUT_MS } from './db/connection';
+import { redactMongoUri } from './db/redactUri';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { createHttpServer } from './http';
 import { startMetricsServer } from './metrics/metricsServer';
@@ -91,7 +92,9 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
       logger.info(`database: ${embeddedDatabase.description}`);
     }
 
-    const db = await openDatabase(uri, { dbName: opts.dbName ?? (DB_IN_URI.test(uri) ? undefined : 'wx_login') });
+    const db = await openDatabase(uri, { dbName: opts.dbName ?? (DB_IN_URI.test(uri) ? undefined : 'wx_login') }).catch((err: unknown) => {
+      throw unreachable(err, embeddedDatabase ? undefined : uri);
+    });
     stack.push(() => db.close());
 
     if (config.jwt.ephemeral) logger.warn('JWT_SECRET and JWT_KEYS are unset: using an ephemeral key, so tokens die with this process');
@@ -136,4 +139,16 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The driver says `connect ECONNREFUSED 127.0.0.1:27999`; an operator needs to know it was
+ * MongoDB, which setting pointed there, and what was tried, never the password.
+ */
+function unreachable(err: unknown, configuredUri: string | undefined): Error {
+  const cause = err instanceof Error ? err.message : String(err);
+  const where = configuredUri ? `MONGODB_URI (${redactMongoUri(configuredUri)})` : 'the embedded database';
+  const password = configuredUri && /^mongodb(?:\+srv)?:\/\/[^:@/]*:([^@/]*)@/.exec(configuredUri)?.[1];
+  const said = password ? cause.replaceAll(password, '***') : cause;
+  return new Error(`cannot reach MongoDB at ${where} within ${SERVER_SELECTION_TIMEOUT_MS / 1000} s: ${said}`, { cause: err });
 }
