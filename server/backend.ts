@@ -3,6 +3,7 @@ import { createAppServices, type AppServices, type WeChatApp } from './appServic
 import type { Config } from './config';
 import { openDatabase, SERVER_SELECTION_TIMEOUT_MS } from './db/connection';
 import { redactMongoUri } from './db/redactUri';
+import { isDatabaseUnavailable } from './errors';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { createHttpServer } from './http';
 import { startMetricsServer } from './metrics/metricsServer';
@@ -22,8 +23,8 @@ export interface BackendOptions {
   mongodbUri?: string;
   dbName?: string;
   now?: () => Date;
-  /** How many mini programs the built-in simulator serves when none is configured (default 1). */
-  simulatorApps?: number;
+  /** The mini programs the built-in simulator serves when none is configured: how many (default 1), or which. */
+  simulatorApps?: number | { appId: string; appSecret: string }[];
 }
 
 export interface RunningBackend {
@@ -66,10 +67,12 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     if (config.wechat.apps.length > 0) {
       wechatApps = config.wechat.apps.map((a) => ({ ...a, apiBaseUrl: config.wechat.apiBaseUrl }));
     } else {
-      const apps = Array.from({ length: opts.simulatorApps ?? 1 }, () => ({
-        appId: 'wx' + randomBytes(8).toString('hex'),
-        appSecret: randomBytes(16).toString('hex'),
-      }));
+      const apps = Array.isArray(opts.simulatorApps)
+        ? opts.simulatorApps
+        : Array.from({ length: opts.simulatorApps ?? 1 }, () => ({
+            appId: 'wx' + randomBytes(8).toString('hex'),
+            appSecret: randomBytes(16).toString('hex'),
+          }));
       simulator = createWeChatSimulator({ apps });
       let url = await simulator.start();
       stack.push(() => simulator!.stop());
@@ -93,7 +96,9 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     }
 
     const db = await openDatabase(uri, { dbName: opts.dbName ?? (DB_IN_URI.test(uri) ? undefined : 'wx_login') }).catch((err: unknown) => {
-      throw unreachable(err, embeddedDatabase ? undefined : uri);
+      // Mongoose's own name for the first connection's server selection failing.
+      const unavailable = isDatabaseUnavailable(err) || (err as Error).name === 'MongooseServerSelectionError';
+      throw unavailable ? unreachable(err, embeddedDatabase ? undefined : uri) : err;
     });
     stack.push(() => db.close());
 

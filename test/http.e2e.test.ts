@@ -169,7 +169,8 @@ describe('the server process (npm start) and the demo', () => {
 
   it('starts, serves the demo (register → login → me), and stops cleanly on SIGTERM', async () => {
     const dbUri = `${inject('mongodbUri').replace(/\/?$/, '/')}proc_${randomBytes(4).toString('hex')}`;
-    const server = run('server/main.ts', { MONGODB_URI: dbUri, PORT: '0', LOG_LEVEL: 'info' });
+    // Development (vitest sets NODE_ENV=test): the demo finds the server through .data/runtime.json.
+    const server = run('server/main.ts', { NODE_ENV: 'development', MONGODB_URI: dbUri, PORT: '0', LOG_LEVEL: 'info' });
     const out = collect(server);
     const exited = exitOf(server);
     await new Promise<void>((res, rej) => {
