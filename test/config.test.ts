@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../server/config';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../server/config';
 
 const GOOD_SECRET = 'a-jwt-secret-that-is-long-enough-0123456789';
 
@@ -288,5 +290,22 @@ describe('operator settings', () => {
     expect(loadConfig({}).devdbDir).toBe('.data/devdb');
     expect(loadConfig({ DATA_DIR: '/var/tmp/wx' }).devdbDir).toBe('/var/tmp/wx/devdb');
     expect(loadConfig({ DATA_DIR: '/var/tmp/wx', DEVDB_DIR: '/srv/db' }).devdbDir).toBe('/srv/db');
+  });
+});
+
+describe('.env.example', () => {
+  const text = readFileSync(resolve(import.meta.dirname, '..', '.env.example'), 'utf8');
+  const listed = [...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+
+  it('lists every variable the server reads, once, and nothing else', () => {
+    expect([...listed].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it('is a valid production configuration once its placeholders are filled in', () => {
+    const env = Object.fromEntries([...text.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const config = loadConfig(env);
+    expect(config.env).toBe('production');
+    expect(config.rateLimit.store).toBe('mongodb');
+    expect(config.warnings).toEqual([]);
   });
 });
