@@ -113,6 +113,7 @@ describe('the production image, replayed without a container engine', () => {
         WECHAT_APP_ID: app.appId,
         WECHAT_APP_SECRET: app.appSecret,
         WECHAT_API_BASE_URL: simUrl,
+        PUBLIC_BASE_URL: 'https://api.example.com',
         AUTH_REGISTRATION: 'auto',
         LOG_LEVEL: 'info',
       },

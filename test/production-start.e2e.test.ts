@@ -30,6 +30,7 @@ const PRODUCTION = {
   JWT_SECRET: 'a-production-secret-that-is-long-enough-0123',
   WECHAT_APP_ID: 'wx0123456789abcdef',
   WECHAT_APP_SECRET: 'an-app-secret',
+  PUBLIC_BASE_URL: 'https://api.example.com',
   TRUST_PROXY: '1',
   LOG_LEVEL: 'info',
 };
@@ -49,6 +50,7 @@ describe('a production start that cannot be safe is refused', () => {
       'Invalid configuration: MONGODB_URI is required when NODE_ENV=production (the embedded database is for development)',
       expect.stringMatching(/^Invalid configuration: JWT_SECRET is required when NODE_ENV=production/),
       expect.stringMatching(/^Invalid configuration: WECHAT_APP_ID is required when NODE_ENV=production/),
+      expect.stringMatching(/^Invalid configuration: PUBLIC_BASE_URL is required when NODE_ENV=production/),
     ]);
     expect(stdout).toBe('');
     expect(readdirSync(cwd)).toEqual([]); // no embedded database, no runtime file
