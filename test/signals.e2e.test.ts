@@ -5,16 +5,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startServerProcess } from './helpers/serverProcess';
 
-/** True while any process of the group is alive. */
-function groupAlive(pgid: number): boolean {
+/**
+ * The processes of the group that still run. A zombie (ps state Z) has exited and holds nothing
+ * but its process table entry; here one can linger, since this machine's PID 1 reaps no orphans
+ * (tsx's esbuild service exits a moment after node and is re-parented to PID 1).
+ */
+function running(pgid: number): string[] {
   try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
+    return execFileSync('ps', ['-o', 'pid=,stat=', '-g', String(pgid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter((line) => line && !/^\s*\d+\s+Z/.test(line));
+  } catch {
+    return []; // ps exits 1 when the group has no process at all
   }
 }
+const groupAlive = (pgid: number) => running(pgid).length > 0;
 
 /** What is left of the group, for the failure message. */
 function survivors(pgid: number): string {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CONFIG_VARIABLES } from '../../server/config';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -29,7 +30,7 @@ export interface ServerProcess {
 }
 
 /**
- * Starts a server as a real child process (by default `tsx server/main.ts`) and waits for its
+ * Starts a server as a real child process (by default server/main.ts with tsx's loader) and waits for its
  * `listening` log line (LOG_LEVEL must be info or lower). Rejects with its output when it exits
  * first or does not come up in time.
  */
@@ -41,8 +42,9 @@ export async function startServerProcess(opts: {
   spawnOptions?: SpawnOptions;
   timeoutMs?: number;
 }): Promise<ServerProcess> {
-  const command = opts.command ?? resolve(ROOT, 'node_modules/.bin/tsx');
-  const args = opts.args ?? [resolve(ROOT, 'server/main.ts')];
+  // node with tsx's loader, as npm start runs it: one process (the tsx command would start two).
+  const command = opts.command ?? process.execPath;
+  const args = opts.args ?? ['--import', pathToFileURL(resolve(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, resolve(ROOT, 'server/main.ts')];
   const child = spawn(command, args, { ...opts.spawnOptions, cwd: opts.cwd, env: serverEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
