@@ -12,6 +12,7 @@ import { openDatabase, type Database } from '../server/db/connection';
 import { isDatabaseUnavailable } from '../server/errors';
 import { createLogger } from '../server/logger';
 import { createCaller, createContext } from '../server/root';
+import { readRuntimeFile } from '../server/runtimeFile';
 import { errorData } from '../server/trpc/errorShape';
 import type { AdminListUsersInput } from '../shared';
 import { printCounts, printUser, printUsers } from './adminFormat';
@@ -31,7 +32,8 @@ Commands:
 Options:
   --json                               one JSON document on stdout instead of a table
 
-Environment: MONGODB_URI (required: the server's database) and the server's other variables.`;
+Environment: MONGODB_URI (the server's database; unset: the embedded database of the development
+server running in DATA_DIR) and the server's other variables.`;
 
 /** Bad arguments or configuration: one line on stderr, exit 2. */
 class UsageError extends Error {}
@@ -131,10 +133,14 @@ function loadSettings(): Config & { mongodbUri: string } {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
-  if (!config.mongodbUri) {
-    throw new UsageError('MONGODB_URI is not set: set it to the database the server uses, e.g. MONGODB_URI=mongodb://127.0.0.1:27017/wx_login');
+  // Without MONGODB_URI, in development: the embedded database of the server running in DATA_DIR.
+  const mongodbUri = config.mongodbUri ?? (config.env === 'development' ? readRuntimeFile(config.dataDir)?.databaseUri : undefined) ?? undefined;
+  if (!mongodbUri) {
+    throw new UsageError(
+      `MONGODB_URI is not set and no development server with an embedded database is running in ${config.dataDir}: set MONGODB_URI to the database the server uses, e.g. MONGODB_URI=mongodb://127.0.0.1:27017/wx_login`,
+    );
   }
-  return config as Config & { mongodbUri: string };
+  return { ...config, mongodbUri };
 }
 
 async function run(command: Command, db: Database, config: Config): Promise<void> {

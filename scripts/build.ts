@@ -37,12 +37,17 @@ async function describe(kind: 'error' | 'warning', messages: Message[]): Promise
   return (await formatMessages(messages, { kind, color: false })).join('\n');
 }
 
-/** Builds dist/server/main.mjs; throws with esbuild's messages on an error or a warning. */
-export async function buildServer(opts: { quiet?: boolean } = {}): Promise<{ path: string; bytes: number; ms: number }> {
+/**
+ * Builds dist/server/main.mjs; throws with esbuild's messages on an error or a warning. `outfile`
+ * writes it elsewhere (tests build into a folder of their own), but it still runs as
+ * dist/server/main.mjs of an app folder (as in the image): module URLs are relative to that.
+ */
+export async function buildServer(opts: { quiet?: boolean; outfile?: string } = {}): Promise<{ path: string; bytes: number; ms: number }> {
   const started = performance.now();
+  const outfile = opts.outfile ?? SERVER_BUNDLE;
   const result = await build({
     entryPoints: [SERVER_ENTRY],
-    outfile: SERVER_BUNDLE,
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -53,15 +58,15 @@ export async function buildServer(opts: { quiet?: boolean } = {}): Promise<{ pat
     plugins: [ownImportMetaUrl],
     logLevel: 'silent',
   }).catch(async (err: { errors?: Message[] }) => {
-    throw new Error(`Building ${relative(root, SERVER_BUNDLE)} failed:\n${await describe('error', err.errors ?? [])}`);
+    throw new Error(`Building ${relative(root, outfile)} failed:\n${await describe('error', err.errors ?? [])}`);
   });
   if (result.warnings.length) {
-    throw new Error(`Building ${relative(root, SERVER_BUNDLE)} gave warnings (treated as errors):\n${await describe('warning', result.warnings)}`);
+    throw new Error(`Building ${relative(root, outfile)} gave warnings (treated as errors):\n${await describe('warning', result.warnings)}`);
   }
-  const bytes = statSync(SERVER_BUNDLE).size;
+  const bytes = statSync(outfile).size;
   const ms = Math.round(performance.now() - started);
-  if (!opts.quiet) console.log(`${relative(root, SERVER_BUNDLE)}  ${(bytes / 1024).toFixed(1)} KiB (+ .map) in ${ms} ms`);
-  return { path: SERVER_BUNDLE, bytes, ms };
+  if (!opts.quiet) console.log(`${relative(root, outfile)}  ${(bytes / 1024).toFixed(1)} KiB (+ .map) in ${ms} ms`);
+  return { path: outfile, bytes, ms };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {

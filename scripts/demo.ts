@@ -1,21 +1,17 @@
 /**
  * Walks a simulated mini program through register → login → me against a running server
  * (`npm start` in another terminal), printing each step. Reads where the server and its built-in
- * WeChat simulator are from .data/runtime.json, or from DEMO_URL and DEMO_SIMULATOR_URL.
+ * WeChat simulator are from DATA_DIR/runtime.json (default .data/), or from DEMO_URL and DEMO_SIMULATOR_URL.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppErrorData } from '../shared';
 import type { AppRouter } from '../server/root';
-
-const RUNTIME_FILE = '.data/runtime.json';
+import { readRuntimeFile } from '../server/runtimeFile';
 
 function endpoints(): { url: string; simulatorUrl: string } {
-  const runtime = existsSync(RUNTIME_FILE)
-    ? (JSON.parse(readFileSync(RUNTIME_FILE, 'utf8')) as { url?: string; simulatorUrl?: string | null })
-    : {};
+  const runtime = readRuntimeFile(process.env.DATA_DIR || '.data') ?? { url: undefined, simulatorUrl: undefined };
   const url = process.env.DEMO_URL ?? runtime.url;
   const simulatorUrl = process.env.DEMO_SIMULATOR_URL ?? runtime.simulatorUrl ?? undefined;
   if (!url) throw new Error('No running server found: start one with `npm start` (or set DEMO_URL)');

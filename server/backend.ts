@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createAppServices, type AppServices, type WeChatApp } from './appServices';
 import type { Config } from './config';
-import { openDatabase } from './db/connection';
+import { openDatabase, SERVER_SELECTION_TIMEOUT_MS } from './db/connection';
+import { redactMongoUri } from './db/redactUri';
+import { isDatabaseUnavailable } from './errors';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { createHttpServer } from './http';
+import { startMetricsServer } from './metrics/metricsServer';
+import { rateLimitSlotModel } from './db/models/rateLimitSlot';
+import { MongoRateLimitStore } from './rateLimit/mongoStore';
 import type { Logger } from './logger';
 import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
 import { deleteExpiredSessions } from './services/sessions';
@@ -18,13 +23,15 @@ export interface BackendOptions {
   mongodbUri?: string;
   dbName?: string;
   now?: () => Date;
-  /** How many mini programs the built-in simulator serves when none is configured (default 1). */
-  simulatorApps?: number;
+  /** The mini programs the built-in simulator serves when none is configured: how many (default 1), or which. */
+  simulatorApps?: number | { appId: string; appSecret: string }[];
 }
 
 export interface RunningBackend {
   /** Base URL of the HTTP server; tRPC is at `${url}/trpc`. */
   url: string;
+  /** Base URL of the METRICS_PORT listener, when configured (then /metrics is only there). */
+  metricsUrl: string | undefined;
   services: AppServices;
   /** Present when no WeChat app was configured. */
   simulator: WeChatSimulator | undefined;
@@ -60,10 +67,12 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     if (config.wechat.apps.length > 0) {
       wechatApps = config.wechat.apps.map((a) => ({ ...a, apiBaseUrl: config.wechat.apiBaseUrl }));
     } else {
-      const apps = Array.from({ length: opts.simulatorApps ?? 1 }, () => ({
-        appId: 'wx' + randomBytes(8).toString('hex'),
-        appSecret: randomBytes(16).toString('hex'),
-      }));
+      const apps = Array.isArray(opts.simulatorApps)
+        ? opts.simulatorApps
+        : Array.from({ length: opts.simulatorApps ?? 1 }, () => ({
+            appId: 'wx' + randomBytes(8).toString('hex'),
+            appSecret: randomBytes(16).toString('hex'),
+          }));
       simulator = createWeChatSimulator({ apps });
       let url = await simulator.start();
       stack.push(() => simulator!.stop());
@@ -86,16 +95,32 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
       logger.info(`database: ${embeddedDatabase.description}`);
     }
 
-    const db = await openDatabase(uri, { dbName: opts.dbName ?? (DB_IN_URI.test(uri) ? undefined : 'wx_login') });
+    const db = await openDatabase(uri, { dbName: opts.dbName ?? (DB_IN_URI.test(uri) ? undefined : 'wx_login') }).catch((err: unknown) => {
+      // Mongoose's own name for the first connection's server selection failing.
+      const unavailable = isDatabaseUnavailable(err) || (err as Error).name === 'MongooseServerSelectionError';
+      throw unavailable ? unreachable(err, embeddedDatabase ? undefined : uri) : err;
+    });
     stack.push(() => db.close());
 
     if (config.jwt.ephemeral) logger.warn('JWT_SECRET and JWT_KEYS are unset: using an ephemeral key, so tokens die with this process');
 
-    const services = createAppServices({ config, wechatApps, db, logger, now: opts.now });
+    // Counters in MongoDB: every instance counts against the same limit.
+    let rateLimitStore: MongoRateLimitStore | undefined;
+    if (config.rateLimit.store === 'mongodb') {
+      const slots = rateLimitSlotModel(db.connection);
+      await slots.init();
+      rateLimitStore = new MongoRateLimitStore(slots);
+    }
+    const services = createAppServices({ config, wechatApps, db, logger, now: opts.now, rateLimitStore });
     // No TTL indexes in the embedded database: expired rows are refused by query and removed here.
     const cleanup = setInterval(() => {
       const deps = { db, now: opts.now ?? (() => new Date()) };
-      Promise.all([deleteExpiredRegistrationTickets(deps), deleteExpiredSessions(deps), deleteExpiredClaims(deps)]).catch((err) =>
+      Promise.all([
+        deleteExpiredRegistrationTickets(deps),
+        deleteExpiredSessions(deps),
+        deleteExpiredClaims(deps),
+        rateLimitStore?.deleteExpired(deps.now()),
+      ]).catch((err) =>
         logger.warn({ err }, 'cleanup of expired tickets and sessions failed'),
       );
     }, CLEANUP_INTERVAL_MS);
@@ -106,11 +131,29 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     const url = await http.start();
     stack.push(() => http.stop());
     services.avatarUrls.listeningAt(url);
-    logger.info({ url, trpc: `${url}/trpc`, health: `${url}/healthz` }, 'listening');
+    let metricsUrl: string | undefined;
+    if (config.metricsPort !== undefined) {
+      const metricsServer = await startMetricsServer(services.metrics.registry, { host: config.host, port: config.metricsPort });
+      stack.push(() => metricsServer.stop());
+      metricsUrl = metricsServer.url;
+    }
+    logger.info({ url, trpc: `${url}/trpc`, health: `${url}/healthz`, metrics: `${metricsUrl ?? url}/metrics` }, 'listening');
 
-    return { url, services, simulator, openApiService, embeddedDatabase, wechatApps, stop: stopAll };
+    return { url, metricsUrl, services, simulator, openApiService, embeddedDatabase, wechatApps, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The driver says `connect ECONNREFUSED 127.0.0.1:27999`; an operator needs to know it was
+ * MongoDB, which setting pointed there, and what was tried, never the password.
+ */
+function unreachable(err: unknown, configuredUri: string | undefined): Error {
+  const cause = err instanceof Error ? err.message : String(err);
+  const where = configuredUri ? `MONGODB_URI (${redactMongoUri(configuredUri)})` : 'the embedded database';
+  const password = configuredUri && /^mongodb(?:\+srv)?:\/\/[^:@/]*:([^@/]*)@/.exec(configuredUri)?.[1];
+  const said = password ? cause.replaceAll(password, '***') : cause;
+  return new Error(`cannot reach MongoDB at ${where} within ${SERVER_SELECTION_TIMEOUT_MS / 1000} s: ${said}`, { cause: err });
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { dataEncryptionKey } from './secrets/secretBox';
 import { ephemeralSigningKeys, jwtKeysSchema, kidOfSecret, signingKeysFrom, type SigningKey } from './tokens/signingKeys';
 
 /**
  * Configuration comes from the environment, is validated once at start and is then read-only.
- * A bad value stops the start with one line that names the variable (see ConfigError).
+ * Bad values stop the start with one line per problem, each naming its variable (see ConfigError),
+ * all at once: an operator learns every problem from one failed start.
  */
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
@@ -38,8 +40,10 @@ const envSchema = z
     PORT: integer(0, 65_535, 3000),
     HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
     MONGODB_URI: z.preprocess(emptyAsUndefined, z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional()),
-    /** Where the embedded database keeps its files when MONGODB_URI is unset. */
-    DEVDB_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data/devdb')),
+    /** Development files: the embedded database (by default), the demo's runtime file, the dev keys. */
+    DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data')),
+    /** Where the embedded database keeps its files when MONGODB_URI is unset (default DATA_DIR/devdb). */
+    DEVDB_DIR: optionalString,
     WECHAT_APP_ID: optionalString,
     WECHAT_APP_SECRET: optionalString,
     /** Several mini programs on one backend: a JSON array of {appId, appSecret}; the first is the default. */
@@ -74,7 +78,10 @@ const envSchema = z
     /** Several keys with ids, newest first (see server/tokens/signingKeys.ts); replaces JWT_SECRET. */
     JWT_KEYS: z.preprocess(
       emptyAsUndefined,
-      jsonText('must be a JSON array of keys').pipe(jwtKeysSchema).optional(),
+      jsonText('must be a JSON array of keys')
+        .pipe(jwtKeysSchema)
+        .refine((keys) => keys.some((k) => k.alg === 'HS256' || k.privateKey), 'has no key that can sign')
+        .optional(),
     ),
     JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().default('wx-login-backend')),
     JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().default('miniprogram')),
@@ -88,6 +95,19 @@ const envSchema = z
     RATE_LIMIT_OPENID_PER_MIN: integer(0, 1_000_000, 20),
     /** Calls per user per minute to the procedures that call WeChat or write (bindPhone, checkSession, updateProfile, avatar upload). */
     RATE_LIMIT_USER_PER_MIN: integer(0, 1_000_000, 30),
+    /** Where rate limit counters live: this process's memory, or MongoDB (shared by every instance). */
+    RATE_LIMIT_STORE: z.preprocess(emptyAsUndefined, z.enum(['memory', 'mongodb']).optional()),
+    /** Serve /metrics on a listener of its own (and not on PORT). */
+    METRICS_PORT: z.preprocess(emptyAsUndefined, integer(0, 65_535, 0).optional()),
+    /** Browser origins (H5 pages) allowed to call /api: exact origins, comma-separated. */
+    CORS_ORIGINS: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .transform((text) => text.split(',').map((o) => o.trim()).filter(Boolean))
+        .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s*]+$/, 'must list origins such as https://h5.example.com (scheme and host, no path, no *)')))
+        .optional(),
+    ),
     /** Key (base64 of 32 bytes) that encrypts stored session_keys; derived from JWT_SECRET when unset. */
     DATA_ENCRYPTION_KEY: z.preprocess(
       emptyAsUndefined,
@@ -108,41 +128,110 @@ const envSchema = z
     /** Behind a load balancer: 'true', a hop count, or its addresses/CIDRs (comma-separated). */
     TRUST_PROXY: z.preprocess(emptyAsUndefined, z.string().max(1024).optional()),
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_KEYS) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production (or JWT_KEYS)' });
-    }
-    if (env.JWT_SECRET && env.JWT_KEYS) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_KEYS'], message: 'and JWT_SECRET are exclusive: list the secret in JWT_KEYS' });
-    }
-    if (env.JWT_KEYS && !env.JWT_KEYS.some((k) => k.alg === 'HS256' || k.privateKey)) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_KEYS'], message: 'has no key that can sign' });
-    }
-    const hasSymmetricSecret = env.JWT_SECRET || env.JWT_KEYS?.some((k) => k.alg === 'HS256');
-    if (env.NODE_ENV === 'production' && !env.DATA_ENCRYPTION_KEY && !hasSymmetricSecret) {
-      ctx.addIssue({ code: 'custom', path: ['DATA_ENCRYPTION_KEY'], message: 'is required when no HS256 secret is configured' });
-    }
-    if (env.WECHAT_OPEN_API_SERVICE && !env.WECHAT_CLOUD_HOSTING) {
-      ctx.addIssue({ code: 'custom', path: ['WECHAT_OPEN_API_SERVICE'], message: 'needs WECHAT_CLOUD_HOSTING=true (the service exists only there)' });
-    }
-    // With the open API service nothing needs the secret: no code2Session, no access token.
-    if (!env.WECHAT_OPEN_API_SERVICE && env.WECHAT_APPS?.some((a) => !a.appSecret)) {
-      ctx.addIssue({ code: 'custom', path: ['WECHAT_APPS'], message: 'needs an appSecret for every app (unless WECHAT_OPEN_API_SERVICE=true)' });
-    }
-    if (env.WECHAT_APP_ID && !env.WECHAT_APP_SECRET && !env.WECHAT_OPEN_API_SERVICE) {
-      ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_SECRET'], message: 'is required when WECHAT_APP_ID is set' });
-    }
-    if (env.WECHAT_APP_ID && env.WECHAT_APPS) {
-      ctx.addIssue({ code: 'custom', path: ['WECHAT_APPS'], message: 'and WECHAT_APP_ID are exclusive: list every app in WECHAT_APPS' });
-    }
-    if (env.NODE_ENV === 'production' && !env.WECHAT_APP_ID && !env.WECHAT_APPS) {
-      ctx.addIssue({ code: 'custom', path: ['WECHAT_APP_ID'], message: 'is required when NODE_ENV=production (the simulator is for development)' });
-    }
-    if (env.NODE_ENV === 'production' && !env.PUBLIC_BASE_URL) {
-      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'is required when NODE_ENV=production (avatar URLs are built from it)' });
-    }
   });
+
+/** Every variable the server reads (the README's table and .env.example list each). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
+type RawEnv = NodeJS.ProcessEnv;
+const isSet = (env: RawEnv, name: string) => env[name] !== undefined && env[name] !== '';
+const isProduction = (env: RawEnv) => env.NODE_ENV === 'production';
+
+/** True when JWT_KEYS (raw) lists an HS256 key; false when it does not or is malformed (reported on its own). */
+function jwtKeysHaveSecret(env: RawEnv): boolean {
+  try {
+    const keys = JSON.parse(env.JWT_KEYS ?? '') as unknown;
+    return Array.isArray(keys) && keys.some((k) => (k as { alg?: unknown } | null)?.alg === 'HS256');
+  } catch {
+    return false;
+  }
+}
+
+/** True when WECHAT_APPS (raw) lists an app without an appSecret; false when malformed (reported on its own). */
+function wechatAppsLackASecret(env: RawEnv): boolean {
+  try {
+    const apps = JSON.parse(env.WECHAT_APPS ?? '') as unknown;
+    return Array.isArray(apps) && apps.some((a) => !(a as { appSecret?: unknown } | null)?.appSecret);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Rules over several variables, and what production refuses to start without. They read the raw
+ * environment, so they are checked even when some value is malformed: one start lists every
+ * problem. Add a requirement by appending to this list; `refuses` is true when the problem is there.
+ */
+export const CONFIG_RULES: { variable: string; message: string; refuses(env: RawEnv): boolean }[] = [
+  {
+    variable: 'MONGODB_URI',
+    message: 'is required when NODE_ENV=production (the embedded database is for development)',
+    refuses: (env) => isProduction(env) && !isSet(env, 'MONGODB_URI'),
+  },
+  {
+    variable: 'JWT_SECRET',
+    message: 'is required when NODE_ENV=production (or JWT_KEYS)',
+    refuses: (env) => isProduction(env) && !isSet(env, 'JWT_SECRET') && !isSet(env, 'JWT_KEYS'),
+  },
+  {
+    variable: 'JWT_KEYS',
+    message: 'and JWT_SECRET are exclusive: list the secret in JWT_KEYS',
+    refuses: (env) => isSet(env, 'JWT_SECRET') && isSet(env, 'JWT_KEYS'),
+  },
+  {
+    variable: 'DATA_ENCRYPTION_KEY',
+    message: 'is required when no HS256 secret is configured',
+    refuses: (env) =>
+      isProduction(env) && !isSet(env, 'DATA_ENCRYPTION_KEY') && !isSet(env, 'JWT_SECRET') && isSet(env, 'JWT_KEYS') && !jwtKeysHaveSecret(env),
+  },
+  {
+    variable: 'WECHAT_OPEN_API_SERVICE',
+    message: 'needs WECHAT_CLOUD_HOSTING=true (the service exists only there)',
+    refuses: (env) => env.WECHAT_OPEN_API_SERVICE === 'true' && env.WECHAT_CLOUD_HOSTING !== 'true',
+  },
+  {
+    // With the open API service nothing needs the secret: no code2Session, no access token.
+    variable: 'WECHAT_APPS',
+    message: 'needs an appSecret for every app (unless WECHAT_OPEN_API_SERVICE=true)',
+    refuses: (env) => env.WECHAT_OPEN_API_SERVICE !== 'true' && wechatAppsLackASecret(env),
+  },
+  {
+    variable: 'WECHAT_APP_SECRET',
+    message: 'is required when WECHAT_APP_ID is set',
+    refuses: (env) => isSet(env, 'WECHAT_APP_ID') && !isSet(env, 'WECHAT_APP_SECRET') && env.WECHAT_OPEN_API_SERVICE !== 'true',
+  },
+  {
+    variable: 'WECHAT_APPS',
+    message: 'and WECHAT_APP_ID are exclusive: list every app in WECHAT_APPS',
+    refuses: (env) => isSet(env, 'WECHAT_APP_ID') && isSet(env, 'WECHAT_APPS'),
+  },
+  {
+    variable: 'WECHAT_APP_ID',
+    message: 'is required when NODE_ENV=production (the simulator is for development)',
+    refuses: (env) => isProduction(env) && !isSet(env, 'WECHAT_APP_ID') && !isSet(env, 'WECHAT_APPS'),
+  },
+  {
+    variable: 'PUBLIC_BASE_URL',
+    message: 'is required when NODE_ENV=production (avatar URLs are built from it)',
+    refuses: (env) => isProduction(env) && !isSet(env, 'PUBLIC_BASE_URL'),
+  },
+  {
+    variable: 'METRICS_PORT',
+    message: 'must differ from PORT',
+    refuses: (env) => isSet(env, 'METRICS_PORT') && env.METRICS_PORT !== '0' && env.METRICS_PORT === (env.PORT || '3000'),
+  },
+];
+
+/** Not wrong, but worth a line at start: each names its variable. */
+function warningsFor(env: Env): string[] {
+  const warnings: string[] = [];
+  if (env.NODE_ENV === 'production' && env.TRUST_PROXY === undefined) {
+    warnings.push(
+      'TRUST_PROXY is unset: the client IP (rate limits, sessions) is the address of the peer; behind a load balancer that is the load balancer for every client',
+    );
+  }
+  return warnings;
+}
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -150,6 +239,8 @@ export interface Config {
   env: Env['NODE_ENV'];
   port: number;
   host: string;
+  /** Development files (the demo's runtime file, dev keys); nothing is written there in production. */
+  dataDir: string;
   /** Unset: start the embedded database. */
   mongodbUri: string | undefined;
   devdbDir: string;
@@ -181,7 +272,11 @@ export interface Config {
     /** Bound on how long a ban, a deletion or a logout takes to reach access tokens already issued. */
     authCacheTtlS: number;
   };
-  rateLimit: { ipPerMinute: number; openIdPerMinute: number; userPerMinute: number };
+  rateLimit: { ipPerMinute: number; openIdPerMinute: number; userPerMinute: number; store: 'memory' | 'mongodb' };
+  /** Unset: /metrics is served on the public port. */
+  metricsPort: number | undefined;
+  /** Origins allowed to call /api from a browser; empty: no CORS answers. */
+  corsOrigins: string[];
   /** Unset (development and tests only): the server's listening address. Never a request's Host. */
   publicBaseUrl: string | undefined;
   avatarMaxBytes: number;
@@ -201,28 +296,36 @@ export interface Config {
   /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client IP (rate limits, sessions). */
   trustProxy: boolean | number | string;
   logLevel: Env['LOG_LEVEL'];
+  /** Lines to log at start (each names its variable). */
+  warnings: string[];
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Validates the environment. Throws ConfigError whose message is one line naming the variable. */
+/**
+ * Validates the environment. Throws ConfigError whose message has one line per problem, each
+ * `Invalid configuration: VARIABLE what is wrong`; values are never echoed (they may be secrets).
+ */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const name = issue.path.join('.') || 'environment';
-    // Never echo the value: it may be a secret.
-    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}`);
+  // The first problem of each variable, bad values first, then the rules over several variables.
+  const problems = new Map<string, string>();
+  const add = (variable: string, message: string) => problems.has(variable) || problems.set(variable, message);
+  for (const issue of parsed.success ? [] : parsed.error.issues) add(String(issue.path[0] ?? 'environment'), issue.message);
+  for (const rule of CONFIG_RULES) if (rule.refuses(source)) add(rule.variable, rule.message);
+  if (problems.size > 0 || !parsed.success) {
+    throw new ConfigError([...problems].map(([variable, message]) => `Invalid configuration: ${variable} ${message}`).join('\n'));
   }
   const env = parsed.data;
   return Object.freeze({
     env: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,
+    dataDir: env.DATA_DIR,
     mongodbUri: env.MONGODB_URI,
-    devdbDir: env.DEVDB_DIR,
+    devdbDir: env.DEVDB_DIR ?? join(env.DATA_DIR, 'devdb'),
     wechat: {
       // An empty secret only with the open API service, where nothing sends it.
       apps:
@@ -248,7 +351,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxAgeS: env.SESSION_MAX_AGE_S,
       authCacheTtlS: env.AUTH_CACHE_TTL_S,
     },
-    rateLimit: { ipPerMinute: env.RATE_LIMIT_IP_PER_MIN, openIdPerMinute: env.RATE_LIMIT_OPENID_PER_MIN, userPerMinute: env.RATE_LIMIT_USER_PER_MIN },
+    rateLimit: {
+      ipPerMinute: env.RATE_LIMIT_IP_PER_MIN,
+      openIdPerMinute: env.RATE_LIMIT_OPENID_PER_MIN,
+      userPerMinute: env.RATE_LIMIT_USER_PER_MIN,
+      // Several instances run in production: counters shared through MongoDB keep the limit exact.
+      store: env.RATE_LIMIT_STORE ?? (env.NODE_ENV === 'production' ? 'mongodb' : 'memory'),
+    },
+    metricsPort: env.METRICS_PORT,
+    corsOrigins: env.CORS_ORIGINS ?? [],
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     avatarMaxBytes: env.AVATAR_MAX_BYTES,
     dataEncryptionKey: resolveDataKey(env),
@@ -262,6 +373,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     trustProxy: env.TRUST_PROXY === undefined || env.TRUST_PROXY === 'false' ? false : env.TRUST_PROXY === 'true' ? true : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : env.TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
+    warnings: warningsFor(env),
   });
 }
 

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AppServices } from './appServices';
+import { registerApiCors } from './apiCors';
 import { registerAvatarRoutes } from './avatars/routes';
 import { requireGatewayHeaders } from './cloudHosting/gatewayGuard';
 import { refusalOf } from './requestRefusals';
@@ -97,11 +98,14 @@ export function createHttpServer(services: AppServices): HttpServer {
   });
 
   // Prometheus scrapes this; it holds counts and timings only (no users, no tokens). Keep it on
-  // the internal network in production.
-  app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', services.metrics.registry.contentType);
-    return services.metrics.registry.metrics();
-  });
+  // the internal network in production: with METRICS_PORT it has a listener of its own instead.
+  if (config.metricsPort === undefined) {
+    app.get('/metrics', async (_req, reply) => {
+      reply.header('content-type', services.metrics.registry.contentType);
+      return services.metrics.registry.metrics();
+    });
+  }
+  if (config.corsOrigins.length > 0) registerApiCors(app, config.corsOrigins);
 
   app.get('/healthz', async (_req, reply) => {
     const up = await services.db.ping();

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../server/config';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../server/config';
 
 const GOOD_SECRET = 'a-jwt-secret-that-is-long-enough-0123456789';
 
@@ -18,6 +20,31 @@ function configError(env: NodeJS.ProcessEnv): string {
   expect(message.length).toBeLessThan(300);
   return message;
 }
+
+/** Loads, demands a ConfigError, and returns its lines: one per problem, each naming its variable. */
+function configErrors(env: NodeJS.ProcessEnv): string[] {
+  let caught: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  const lines = (caught as ConfigError).message.split('\n');
+  for (const line of lines) expect(line).toMatch(/^Invalid configuration: [A-Z_]+ /);
+  return lines;
+}
+const variableOf = (line: string) => /^Invalid configuration: ([A-Z_]+) /.exec(line)![1];
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  MONGODB_URI: 'mongodb://db.internal:27017/wx',
+  JWT_SECRET: GOOD_SECRET,
+  WECHAT_APP_ID: 'wx1',
+  WECHAT_APP_SECRET: 's',
+  PUBLIC_BASE_URL: 'https://api.example.com',
+  TRUST_PROXY: '1',
+};
 
 describe('loadConfig defaults', () => {
   it('starts from an empty environment with development defaults', () => {
@@ -38,7 +65,7 @@ describe('loadConfig defaults', () => {
     expect(config.jwt).toMatchObject({ issuer: 'wx-login-backend', audience: 'miniprogram', expiresInS: 7200 });
     expect(config.dataEncryptionKey).toHaveLength(32); // random: stored session_keys die with the process in development
     expect(config.sessions).toEqual({ refreshTokenTtlS: 30 * 86_400, maxAgeS: 90 * 86_400, authCacheTtlS: 30 });
-    expect(config.rateLimit).toEqual({ ipPerMinute: 120, openIdPerMinute: 20, userPerMinute: 30 });
+    expect(config.rateLimit).toEqual({ ipPerMinute: 120, openIdPerMinute: 20, userPerMinute: 30, store: 'memory' });
   });
 
   it('treats empty strings as unset', () => {
@@ -82,12 +109,13 @@ describe('loadConfig rejects bad values with one line naming the variable', () =
     ['WECHAT_API_BASE_URL=notaurl', { WECHAT_API_BASE_URL: 'notaurl' }, 'WECHAT_API_BASE_URL'],
     ['WECHAT_API_BASE_URL=ftp://x', { WECHAT_API_BASE_URL: 'ftp://example.com' }, 'WECHAT_API_BASE_URL'],
     ['JWT_SECRET too short', { JWT_SECRET: 'shortsecret' }, 'JWT_SECRET'],
-    ['NODE_ENV=production without JWT_SECRET', { NODE_ENV: 'production', WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' }, 'JWT_SECRET'],
+    ['NODE_ENV=production without JWT_SECRET', { ...PRODUCTION, JWT_SECRET: undefined }, 'JWT_SECRET'],
     ['NODE_ENV=staging', { NODE_ENV: 'staging' }, 'NODE_ENV'],
     ['WECHAT_APP_ID without WECHAT_APP_SECRET', { WECHAT_APP_ID: 'wx1234567890abcdef' }, 'WECHAT_APP_SECRET'],
-    ['NODE_ENV=production without WECHAT_APP_ID', { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }, 'WECHAT_APP_ID'],
+    ['NODE_ENV=production without WECHAT_APP_ID', { ...PRODUCTION, WECHAT_APP_ID: undefined, WECHAT_APP_SECRET: undefined }, 'WECHAT_APP_ID'],
+    ['NODE_ENV=production without MONGODB_URI', { ...PRODUCTION, MONGODB_URI: undefined }, 'MONGODB_URI'],
     // Avatar URLs are built from it; the request's Host header is no substitute.
-    ['NODE_ENV=production without PUBLIC_BASE_URL', { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' }, 'PUBLIC_BASE_URL'],
+    ['NODE_ENV=production without PUBLIC_BASE_URL', { ...PRODUCTION, PUBLIC_BASE_URL: undefined }, 'PUBLIC_BASE_URL'],
     ['DATA_ENCRYPTION_KEY of 16 bytes', { DATA_ENCRYPTION_KEY: Buffer.alloc(16, 7).toString('base64') }, 'DATA_ENCRYPTION_KEY'],
     ['WECHAT_RETRIES=9', { WECHAT_RETRIES: '9' }, 'WECHAT_RETRIES'],
     ['WECHAT_WATERMARK_MAX_AGE_S=-5', { WECHAT_WATERMARK_MAX_AGE_S: '-5' }, 'WECHAT_WATERMARK_MAX_AGE_S'],
@@ -100,7 +128,7 @@ describe('loadConfig rejects bad values with one line naming the variable', () =
   });
 
   it('names JWT_SECRET when production has none, and WECHAT_APP_ID in the message about a missing secret', () => {
-    expect(configError({ NODE_ENV: 'production', WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's' })).toMatch(/JWT_SECRET.*NODE_ENV=production/);
+    expect(configError({ ...PRODUCTION, JWT_SECRET: undefined })).toMatch(/JWT_SECRET.*NODE_ENV=production/);
     expect(configError({ WECHAT_APP_ID: 'wx1' })).toMatch(/WECHAT_APP_SECRET.*WECHAT_APP_ID/);
   });
 
@@ -139,7 +167,7 @@ describe('loadConfig JWT keys', () => {
   });
 
   it('accepts production with a secret, an app and its public URL', () => {
-    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's', PUBLIC_BASE_URL: 'https://api.example.com' });
+    const config = loadConfig(PRODUCTION);
     expect(config.env).toBe('production');
     expect(config.jwt.ephemeral).toBe(false);
   });
@@ -203,5 +231,81 @@ describe('loadConfig: the HTTP edge', () => {
     ['RATE_LIMIT_USER_PER_MIN', 'x'],
   ])('refuses %s=%s, naming it', (variable, value) => {
     expect(configError({ [variable]: value })).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+});
+
+describe('production refusals', () => {
+  it('lists every problem of a production start at once, one line each naming its variable', () => {
+    expect(configErrors({ NODE_ENV: 'production' }).map(variableOf)).toEqual(['MONGODB_URI', 'JWT_SECRET', 'WECHAT_APP_ID', 'PUBLIC_BASE_URL']);
+  });
+
+  it('lists bad values and missing production settings together', () => {
+    const lines = configErrors({ NODE_ENV: 'production', PORT: 'abc', JWT_SECRET: 'shortsecret', WECHAT_APP_ID: 'wx1' });
+    expect(lines.map(variableOf)).toEqual(['PORT', 'JWT_SECRET', 'MONGODB_URI', 'WECHAT_APP_SECRET', 'PUBLIC_BASE_URL']);
+    expect(lines.join('\n')).not.toContain('shortsecret');
+  });
+
+  it('names MONGODB_URI as required, and why', () => {
+    expect(configError({ ...PRODUCTION, MONGODB_URI: '' })).toBe(
+      'Invalid configuration: MONGODB_URI is required when NODE_ENV=production (the embedded database is for development)',
+    );
+  });
+
+  it('warns, without refusing, when production has no TRUST_PROXY', () => {
+    expect(loadConfig(PRODUCTION).warnings).toEqual([]);
+    expect(loadConfig({ ...PRODUCTION, TRUST_PROXY: undefined }).warnings).toEqual([expect.stringMatching(/^TRUST_PROXY is unset/)]);
+    expect(loadConfig({}).warnings).toEqual([]);
+  });
+});
+
+describe('operator settings', () => {
+  it('keeps rate limit counters in MongoDB in production and in memory elsewhere, unless told', () => {
+    expect(loadConfig(PRODUCTION).rateLimit.store).toBe('mongodb');
+    expect(loadConfig({}).rateLimit.store).toBe('memory');
+    expect(loadConfig({ RATE_LIMIT_STORE: 'mongodb' }).rateLimit.store).toBe('mongodb');
+    expect(loadConfig({ ...PRODUCTION, RATE_LIMIT_STORE: 'memory' }).rateLimit.store).toBe('memory');
+    expect(configError({ RATE_LIMIT_STORE: 'redis' })).toMatch(/^Invalid configuration: RATE_LIMIT_STORE /);
+  });
+
+  it('reads METRICS_PORT (unset: /metrics on the public port)', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(configError({ METRICS_PORT: 'x' })).toMatch(/^Invalid configuration: METRICS_PORT /);
+    expect(configError({ PORT: '9000', METRICS_PORT: '9000' })).toMatch(/^Invalid configuration: METRICS_PORT .*PORT/);
+  });
+
+  it('reads CORS_ORIGINS as exact origins and refuses anything else', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://h5.example.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://h5.example.com',
+      'http://localhost:5173',
+    ]);
+    for (const bad of ['*', 'h5.example.com', 'https://h5.example.com/app', 'ftp://x.example.com']) {
+      expect(configError({ CORS_ORIGINS: bad })).toMatch(/^Invalid configuration: CORS_ORIGINS /);
+    }
+  });
+
+  it('keeps development files under DATA_DIR', () => {
+    expect(loadConfig({}).dataDir).toBe('.data');
+    expect(loadConfig({}).devdbDir).toBe('.data/devdb');
+    expect(loadConfig({ DATA_DIR: '/var/tmp/wx' }).devdbDir).toBe('/var/tmp/wx/devdb');
+    expect(loadConfig({ DATA_DIR: '/var/tmp/wx', DEVDB_DIR: '/srv/db' }).devdbDir).toBe('/srv/db');
+  });
+});
+
+describe('.env.example', () => {
+  const text = readFileSync(resolve(import.meta.dirname, '..', '.env.example'), 'utf8');
+  const listed = [...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+
+  it('lists every variable the server reads, once, and nothing else', () => {
+    expect([...listed].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it('is a valid production configuration once its placeholders are filled in', () => {
+    const env = Object.fromEntries([...text.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const config = loadConfig(env);
+    expect(config.env).toBe('production');
+    expect(config.rateLimit.store).toBe('mongodb');
+    expect(config.warnings).toEqual([]);
   });
 });

@@ -55,6 +55,74 @@ describe('HTTP surface', () => {
   });
 });
 
+describe('operator options: METRICS_PORT and CORS_ORIGINS', () => {
+  const H5 = 'https://h5.example.com';
+  let t: TestBackend;
+  beforeAll(async () => {
+    t = await startTestBackend({ METRICS_PORT: '0', CORS_ORIGINS: `${H5}, http://localhost:5173` });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('serves /metrics on its own listener, and not on the public one', async () => {
+    expect(t.backend.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(t.backend.metricsUrl).not.toBe(t.url);
+    const metrics = await fetch(`${t.backend.metricsUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('process_cpu_user_seconds_total');
+    const publicMetrics = await t.fetch('/metrics');
+    expect(publicMetrics.status).toBe(404);
+    expect(await publicMetrics.json()).toMatchObject({ error: { reason: 'NOT_FOUND' } });
+    // The metrics listener serves nothing else.
+    expect((await fetch(`${t.backend.metricsUrl}/healthz`)).status).toBe(404);
+  });
+
+  it('answers a preflight from a listed origin on /api, and adds the origin to the answer', async () => {
+    const preflight = await t.fetch('/api/auth/login', {
+      method: 'OPTIONS',
+      headers: { origin: H5, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(H5);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+
+    const ping = await t.fetch('/api/ping', { headers: { origin: H5 } });
+    expect(ping.status).toBe(200);
+    expect(ping.headers.get('access-control-allow-origin')).toBe(H5);
+    expect(ping.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('retry-after');
+  });
+
+  it('gives an unlisted origin no CORS answer', async () => {
+    const ping = await t.fetch('/api/ping', { headers: { origin: 'https://evil.example.com' } });
+    expect(ping.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('keeps CORS off everywhere but /api', async () => {
+    const preflight = await t.fetch('/trpc/auth.login', { method: 'OPTIONS', headers: { origin: H5, 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBeGreaterThanOrEqual(400); // whatever tRPC answers an OPTIONS: never a preflight's 204
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    const ping = await t.fetch('/trpc/ping', { headers: { origin: H5 } });
+    expect(ping.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('without CORS_ORIGINS', () => {
+  it('a preflight on /api is a 404 and no answer carries CORS headers', async () => {
+    const t = await startTestBackend();
+    try {
+      const preflight = await t.fetch('/api/ping', { method: 'OPTIONS', headers: { origin: 'https://h5.example.com', 'access-control-request-method': 'GET' } });
+      expect(preflight.status).toBe(404);
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+      expect(t.backend.metricsUrl).toBeUndefined();
+      expect((await t.fetch('/metrics')).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('healthz while the database is gone', () => {
   it('is 503, and procedures answer SERVICE_UNAVAILABLE', async () => {
     const t = await startTestBackend();
@@ -101,7 +169,8 @@ describe('the server process (npm start) and the demo', () => {
 
   it('starts, serves the demo (register → login → me), and stops cleanly on SIGTERM', async () => {
     const dbUri = `${inject('mongodbUri').replace(/\/?$/, '/')}proc_${randomBytes(4).toString('hex')}`;
-    const server = run('server/main.ts', { MONGODB_URI: dbUri, PORT: '0', LOG_LEVEL: 'info' });
+    // Development (vitest sets NODE_ENV=test): the demo finds the server through .data/runtime.json.
+    const server = run('server/main.ts', { NODE_ENV: 'development', MONGODB_URI: dbUri, PORT: '0', LOG_LEVEL: 'info' });
     const out = collect(server);
     const exited = exitOf(server);
     await new Promise<void>((res, rej) => {

@@ -215,6 +215,8 @@ describe('three server processes share one access token', () => {
     const simUrl = await sim.start();
     const env = {
       ...process.env,
+      // Development: it writes .data/runtime.json, where the URL is read from below.
+      NODE_ENV: 'development',
       MONGODB_URI: `${inject('mongodbUri').replace(/\/?$/, '/')}three_${randomBytes(4).toString('hex')}`,
       WECHAT_APP_ID: app.appId,
       WECHAT_APP_SECRET: app.appSecret,

@@ -8,6 +8,9 @@ import { claimModel, type ClaimModel } from './models/claim';
 import { wechatAccessTokenLeaseModel, wechatAccessTokenModel } from './models/wechatAccessToken';
 import { installClosedSocketWriteFix } from './closedSocketWrites';
 
+/** How long opening the database, and each operation, waits for a server before failing. */
+export const SERVER_SELECTION_TIMEOUT_MS = 5000;
+
 export interface Database {
   connection: Connection;
   User: UserModel;
@@ -32,7 +35,7 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
   installClosedSocketWriteFix();
   const connection = mongoose.createConnection(uri, {
     dbName: opts.dbName,
-    serverSelectionTimeoutMS: 5000,
+    serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
     // Fail fast while the database is gone instead of queueing work behind a dead connection.
     bufferCommands: false,
     maxPoolSize: 20,

@@ -22,7 +22,7 @@ export function createRateLimiter(opts: { store: RateLimitStore; perMinute: Reco
       const limit = opts.perMinute[bucket];
       if (limit <= 0 || !key) return;
       const nowMs = opts.now().getTime();
-      const { count, resetAtMs } = await opts.store.hit(`${bucket}:${key}`, WINDOW_MS, nowMs);
+      const { count, resetAtMs } = await opts.store.hit(`${bucket}:${key}`, WINDOW_MS, nowMs, limit);
       if (count > limit) {
         const retryAfterS = Math.max(1, Math.ceil((resetAtMs - nowMs) / 1000));
         throw new AppError('RATE_LIMITED', `Too many attempts; try again in ${retryAfterS} s`, { retryAfterS });

@@ -1,11 +1,15 @@
 /**
- * Where rate limit counters live. The default keeps them in this process's memory; several
- * instances behind a load balancer each count their own share unless a shared store (Redis,
- * MongoDB ...) implementing this interface is plugged in.
+ * Where rate limit counters live: this process's memory (MemoryRateLimitStore; several instances
+ * each count their own share), or MongoDB, shared by every instance (MongoRateLimitStore,
+ * RATE_LIMIT_STORE=mongodb). Another shared store (Redis ...) implements this interface.
  */
 export interface RateLimitStore {
-  /** Counts one hit for `key` in its current fixed window; returns the count so far and when the window ends (epoch ms). */
-  hit(key: string, windowMs: number, nowMs: number): Promise<{ count: number; resetAtMs: number }>;
+  /**
+   * Counts one hit for `key` in its current fixed window; returns the count so far and when the
+   * window ends (epoch ms). `limit`, when given, lets a store skip work for hits beyond it: the
+   * count it returns is then only known to be above the limit.
+   */
+  hit(key: string, windowMs: number, nowMs: number, limit?: number): Promise<{ count: number; resetAtMs: number }>;
 }
 
 /** Fixed windows in a Map; expired windows are swept as the map grows, so memory stays bounded. */
