@@ -92,3 +92,92 @@ describe('explicit registration under concurrency', () => {
     expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
   });
 });
+
+/**
+ * Issue 11, item 10: a logout, logoutAll, admin revocation or ban ends a session for good, whatever
+ * refresh is in flight. Each trial sends the two at once over real HTTP; afterwards nothing the
+ * refresh may have returned still works.
+ */
+describe('ending a session while a refresh is in flight', () => {
+  const t = useTestBackend({ AUTH_REGISTRATION: 'auto' });
+  const admin = () => createCaller(createContext({ services: t.backend.services, admin: true })).admin;
+  const TRIALS = 100;
+
+  /** Whatever the refresh returned is dead: its refresh token and its access token are refused. */
+  async function survives(refreshed: PromiseSettledResult<{ accessToken: string; refreshToken: string }>, first: { refreshToken: string }) {
+    const tokens = refreshed.status === 'fulfilled' ? [refreshed.value.refreshToken, first.refreshToken] : [first.refreshToken];
+    for (const refreshToken of tokens) {
+      const again = await t.client().auth.refresh.mutate({ refreshToken }).then(
+        () => true,
+        () => false,
+      );
+      if (again) return true;
+    }
+    if (refreshed.status === 'fulfilled') {
+      const me = await t.client({ token: refreshed.value.accessToken }).auth.me.query().then(
+        () => true,
+        () => false,
+      );
+      if (me) return true;
+    }
+    return false;
+  }
+
+  async function trials(end: (s: { accessToken: string; user: { id: string } }) => Promise<unknown>) {
+    let survived = 0;
+    for (let i = 0; i < TRIALS; i++) {
+      const openid = uniqueOpenId('race');
+      const s = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+      const [refreshed, ended] = await Promise.allSettled([t.client().auth.refresh.mutate({ refreshToken: s.refreshToken }), end(s)]);
+      expect(ended.status, String((ended as PromiseRejectedResult).reason)).toBe('fulfilled');
+      if (await survives(refreshed, s)) survived++;
+    }
+    return survived;
+  }
+
+  it(`auth.logout against auth.refresh: the session ends in ${TRIALS} of ${TRIALS} trials`, { timeout: 180_000 }, async () => {
+    expect(await trials((s) => t.client({ token: s.accessToken }).auth.logout.mutate())).toBe(0);
+  });
+
+  it(`auth.logoutAll against auth.refresh: the session ends in ${TRIALS} of ${TRIALS} trials`, { timeout: 180_000 }, async () => {
+    expect(await trials((s) => t.client({ token: s.accessToken }).auth.logoutAll.mutate())).toBe(0);
+  });
+
+  it(`admin revokeSessions and banUser against auth.refresh: the session ends in ${TRIALS} of ${TRIALS} trials each`, { timeout: 360_000 }, async () => {
+    expect(await trials((s) => admin().revokeSessions({ id: s.user.id }))).toBe(0);
+    expect(await trials((s) => admin().banUser({ id: s.user.id }))).toBe(0);
+  });
+
+  it('an attacker refreshing a stolen token back to back does not outlive the victim’s logoutAll (20 of 20)', { timeout: 180_000 }, async () => {
+    let survived = 0;
+    for (let trial = 0; trial < 20; trial++) {
+      const openid = uniqueOpenId('stolen');
+      const victim = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+      let loggedOut = false;
+      let current = { refreshToken: victim.refreshToken, accessToken: victim.accessToken };
+      let refreshedAfterLogout = 0;
+      const attacker = (async () => {
+        // Refresh back to back until refused; a refresh that starts after logoutAll answered must fail.
+        for (let n = 0; n < 200; n++) {
+          const startedAfterLogout = loggedOut;
+          try {
+            current = await t.client().auth.refresh.mutate({ refreshToken: current.refreshToken });
+            if (startedAfterLogout) refreshedAfterLogout++;
+          } catch {
+            return;
+          }
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 5 + (trial % 5) * 3));
+      await t.client({ token: victim.accessToken }).auth.logoutAll.mutate();
+      loggedOut = true;
+      await attacker;
+      const meStillWorks = await t.client({ token: current.accessToken }).auth.me.query().then(
+        () => true,
+        () => false,
+      );
+      if (refreshedAfterLogout > 0 || meStillWorks) survived++;
+    }
+    expect(survived).toBe(0);
+  });
+});

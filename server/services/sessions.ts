@@ -129,17 +129,32 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
     sessionKeyEnc: used.sessionKeyEnc ?? null,
     client,
   });
-  // A concurrent reuse may have revoked the family before our new token existed: it marks the
-  // family first, so looking for the mark after our insert cannot miss it.
-  if (await deps.db.Claim.exists({ _id: familyRevokedMark(used.familyId) })) {
-    await revokeFamily(deps, used.familyId, 'reuse_detected');
-    throw reused();
+  // A concurrent reuse, logout or revocation may have ended the family before our new token
+  // existed: each marks the family before it revokes its tokens, so looking for the marks after
+  // our insert cannot miss them.
+  const [reuse, ended] = await Promise.all([
+    deps.db.Claim.exists({ _id: familyRevokedMark(used.familyId) }),
+    deps.db.Claim.exists({ _id: familyEndedMark(used.familyId) }),
+  ]);
+  if (reuse || ended) {
+    await revokeFamily(deps, used.familyId, reuse ? 'reuse_detected' : 'logout');
+    throw reuse ? reused() : sessionEnded();
   }
   return { ...next, userId: String(used.userId) };
 }
 
 const reused = () => new AppError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked for safety. Log in again');
+const sessionEnded = () => new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or its session has ended; log in again');
 const familyRevokedMark = (familyId: string) => `family-revoked:${familyId}`;
+/** Set by logout, logoutAll, admin revocation and bans before they revoke a family's tokens. */
+const familyEndedMark = (familyId: string) => `family-ended:${familyId}`;
+
+/** Marks the families ended (see rotateRefreshToken), then revokes every token they have. */
+async function endFamilies(deps: SessionDeps, familyIds: string[], filter: object, reason: RevokedReason) {
+  const until = new Date(deps.now().getTime() + deps.maxAgeS * 1000);
+  await Promise.all(familyIds.map((familyId) => claimOnce(deps.db, familyEndedMark(familyId), until)));
+  return deps.db.Session.updateMany({ ...filter, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });
+}
 
 function revokeFamily(deps: SessionDeps, familyId: string, reason: RevokedReason) {
   return deps.db.Session.updateMany({ familyId, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });
@@ -147,17 +162,20 @@ function revokeFamily(deps: SessionDeps, familyId: string, reason: RevokedReason
 
 /** Ends one session of a user; false when it was not a live session of theirs. */
 export async function endSession(deps: SessionDeps, userId: string, sessionId: string): Promise<boolean> {
-  const { modifiedCount } = await deps.db.Session.updateMany(
-    { familyId: sessionId, userId, revokedAt: null },
-    { $set: { revokedAt: deps.now(), revokedReason: 'logout' } },
-  );
+  const { modifiedCount } = await endFamilies(deps, [sessionId], { familyId: sessionId, userId }, 'logout');
   return modifiedCount > 0;
 }
 
 /** Ends every session of a user; returns how many sessions that was. */
 export async function endAllSessions(deps: SessionDeps, userId: string, reason: RevokedReason = 'logout_all'): Promise<number> {
-  const live = await deps.db.Session.distinct('familyId', { userId, revokedAt: null, expiresAt: { $gt: deps.now() } });
-  await deps.db.Session.updateMany({ userId, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });
+  const now = deps.now();
+  // Families whose current token is being rotated right now have no live token for a moment:
+  // every unexpired family is marked, rotated tokens included.
+  const [live, unexpired] = await Promise.all([
+    deps.db.Session.distinct('familyId', { userId, revokedAt: null, expiresAt: { $gt: now } }),
+    deps.db.Session.distinct('familyId', { userId, expiresAt: { $gt: now } }),
+  ]);
+  await endFamilies(deps, unexpired, { userId }, reason);
   return live.length;
 }
 
