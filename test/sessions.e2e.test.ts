@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteExpiredRegistrationTickets } from '../server/services/registrationTickets';
 import { deleteExpiredSessions } from '../server/services/sessions';
 import { expectReason } from './helpers/expectError';
@@ -157,15 +159,15 @@ describe('bans and deletions take effect', () => {
   });
   afterAll(() => t.stop());
 
-  it('a ban made elsewhere: refresh fails at once, the access token and logins within the cache bound', async () => {
+  it('a ban made elsewhere: refresh and login fail at once, the access token within the cache bound', async () => {
     const s = await signUp(t);
     await t.client({ token: s.accessToken }).auth.me.query(); // cached as active
     // Another instance (or an operator) bans the user straight in the database.
     await t.backend.services.db.User.updateOne({ _id: s.user.id }, { $set: { status: 'banned' } });
+    await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(s.openid) }), 'USER_BANNED', 403);
     await expectReason(t.client().auth.refresh.mutate({ refreshToken: s.refreshToken }), 'USER_BANNED', 403);
     await new Promise((r) => setTimeout(r, 1100)); // AUTH_CACHE_TTL_S=1
     await expectReason(t.client({ token: s.accessToken }).auth.me.query(), 'USER_BANNED', 403);
-    await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(s.openid) }), 'USER_BANNED', 403);
     // And the refresh ended the user's sessions.
     expect(await t.backend.services.db.Session.countDocuments({ userId: s.user.id, revokedAt: null })).toBe(0);
   });
@@ -181,6 +183,37 @@ describe('bans and deletions take effect', () => {
     const again = await t.client().auth.login.mutate({ code: t.wxLogin(s.openid) });
     expect(again).toMatchObject({ isNewUser: true });
     expect(again.user.id).not.toBe(s.user.id);
+  });
+});
+
+describe('a ban made by another process', () => {
+  // The default cache bound (30 s): the ban must not wait for it at login.
+  const t = useTestBackend({ AUTH_REGISTRATION: 'auto' });
+  const ROOT = resolve(import.meta.dirname, '..');
+  /** scripts/admin.ts as a real process on this backend's database. */
+  const adminCli = (args: string[]) => {
+    const { WECHAT_APP_ID: _app, WECHAT_APPS: _apps, ...base } = process.env;
+    const env = { ...base, NODE_ENV: 'test', MONGODB_URI: `${inject('mongodbUri').replace(/\/?$/, '/')}${t.dbName}` };
+    return new Promise<number>((done) => {
+      execFile(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'scripts/admin.ts'), ...args], { cwd: ROOT, env, timeout: 60_000 }, (err) =>
+        done(err ? (typeof err.code === 'number' ? err.code : -1) : 0),
+      );
+    });
+  };
+
+  it('scripts/admin.ts ban: the next login is refused at once, and so is a refresh', async () => {
+    const s = await signUp(t);
+    // Everything this instance could cache about the user: a login, an authenticated call.
+    await t.client().auth.login.mutate({ code: t.wxLogin(s.openid) });
+    await t.client({ token: s.accessToken }).auth.me.query();
+
+    expect(await adminCli(['ban', s.user.id])).toBe(0);
+    await expectReason(t.client().auth.login.mutate({ code: t.wxLogin(s.openid) }), 'USER_BANNED', 403);
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: s.refreshToken }), 'REFRESH_TOKEN_INVALID', 401);
+
+    // Lifted the same way: the next login gets in at once.
+    expect(await adminCli(['unban', s.user.id])).toBe(0);
+    expect((await t.client().auth.login.mutate({ code: t.wxLogin(s.openid) })).user.id).toBe(s.user.id);
   });
 });
 

@@ -148,10 +148,10 @@ async function userIdByUnionId(deps: AuthDeps, unionId: string): Promise<string 
  * auth.login: the code alone is enough; signed or encrypted profile data, when sent, is verified
  * against this code's session_key and refreshes the profile.
  *
- * A returning user's login costs one database write, the session (batched with other logins):
- * the identity and the user come from this process's caches (bounded by AUTH_CACHE_TTL_S, like
- * authenticated calls), and the user is written only when the profile changed or lastLoginAt is
- * more than a minute old.
+ * A returning user's login costs one read of the user by _id (so a ban made anywhere applies at
+ * once) and one database write, the session (batched with other logins): the identity comes
+ * from this process's cache (identities never change), and the user is written only when the
+ * profile changed or lastLoginAt is more than a minute old.
  */
 export async function login(
   deps: AuthDeps,
@@ -165,7 +165,9 @@ export async function login(
 
   const linked = await findUserId(deps, session);
   if (linked) {
-    const user = await deps.users.get(linked);
+    // Read, not cached: a ban made anywhere (another instance, the admin CLI) refuses the next
+    // login at once. One read by _id; authenticated calls keep the AUTH_CACHE_TTL_S bound.
+    const user = await deps.users.read(linked);
     if (user?.status === 'banned') throw banned();
     const current = user && (await applyLoginChanges(deps, user, $set));
     if (current === 'banned') throw banned();

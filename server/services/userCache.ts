@@ -10,6 +10,8 @@ import type { StoredUser } from './users';
 export interface UserCache {
   /** The user, or null when there is none. */
   get(userId: string): Promise<StoredUser | null>;
+  /** The user as the database has it now (one read by `_id`), remembered for the next `get`. */
+  read(userId: string): Promise<StoredUser | null>;
   /** The user as just written by this process. */
   remember(user: StoredUser): void;
   /** The next `get` reads the database. */
@@ -40,15 +42,20 @@ export function createUserCache(deps: { db: Database; ttlMs: number; now: () => 
     generations.set(userId, (generations.get(userId) ?? 0) + 1);
   }
 
+  async function read(userId: string) {
+    const generation = generations.get(userId) ?? 0;
+    const user = await deps.db.User.findById(userId).lean<StoredUser>();
+    if ((generations.get(userId) ?? 0) === generation) store(userId, { user, at: deps.now() });
+    return user;
+  }
+
   return {
     async get(userId) {
       const cached = entries.get(userId);
       if (cached && deps.now() - cached.at < deps.ttlMs) return cached.user;
-      const generation = generations.get(userId) ?? 0;
-      const user = await deps.db.User.findById(userId).lean<StoredUser>();
-      if ((generations.get(userId) ?? 0) === generation) store(userId, { user, at: deps.now() });
-      return user;
+      return read(userId);
     },
+    read,
     remember(user) {
       const userId = String(user._id);
       bump(userId);
