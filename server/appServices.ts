@@ -67,7 +67,7 @@ export function createAppServices(opts: {
   const cacheTtlMs = config.sessions.authCacheTtlS * 1000;
   const users = createUserCache({ db, ttlMs: cacheTtlMs, now: () => now().getTime() });
   const principals = createPrincipalCache({ users, sessions, ttlMs: cacheTtlMs, now });
-  sessions.onFamilyRevoked = (familyId) => principals.invalidateSession(familyId);
+  sessions.onSessionEnded = (sessionId) => principals.invalidateSession(sessionId);
   const limiter = createRateLimiter({
     store: opts.rateLimitStore ?? new MemoryRateLimitStore(),
     perMinute: { ip: config.rateLimit.ipPerMinute, openid: config.rateLimit.openIdPerMinute, user: config.rateLimit.userPerMinute },

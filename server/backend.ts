@@ -13,6 +13,7 @@ import type { Logger } from './logger';
 import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
 import { deleteExpiredSessions } from './services/sessions';
 import { deleteExpiredClaims } from './services/claims';
+import { migrateLegacySessions } from './services/sessionMigration';
 import { createWeChatSimulator, type WeChatSimulator } from './wechat/simulator';
 import { createOpenApiServiceStandIn, type OpenApiServiceStandIn } from './wechat/simulator/openApiService';
 
@@ -103,6 +104,9 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     stack.push(() => db.close());
 
     if (config.jwt.ephemeral) logger.warn('JWT_SECRET and JWT_KEYS are unset: using an ephemeral key, so tokens die with this process');
+
+    const migrated = await migrateLegacySessions({ db, now: opts.now ?? (() => new Date()), maxAgeS: config.sessions.maxAgeS });
+    if (migrated > 0) logger.info({ migrated }, 'sessions of the old shape (one document per refresh token) migrated');
 
     // Counters in MongoDB: every instance counts against the same limit.
     let rateLimitStore: MongoRateLimitStore | undefined;

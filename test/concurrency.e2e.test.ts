@@ -26,7 +26,7 @@ describe('auto registration', () => {
     expect(await t.backend.services.db.User.countDocuments({ openId: openid })).toBe(1);
   });
 
-  it('a returning login writes its session and nothing else, unless the profile changed', async () => {
+  it('a returning login writes its session (and lists it for its user) and nothing else, unless the profile changed', async () => {
     const { db } = t.backend.services;
     const openid = uniqueOpenId('quiet');
     const first = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import jwt from 'jsonwebtoken';
+import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteExpiredRegistrationTickets } from '../server/services/registrationTickets';
 import { deleteExpiredSessions } from '../server/services/sessions';
@@ -82,14 +83,39 @@ describe('access tokens are refused with a reason', () => {
 describe('refresh tokens', () => {
   const t = useTestBackend({ AUTH_REGISTRATION: 'auto' });
 
-  it('login returns a 256-bit opaque refresh token, stored only as a hash', async () => {
-    const { refreshToken, refreshExpiresIn, user } = await signUp(t);
-    expect(refreshToken).toMatch(/^wxr_[\w-]{43}$/);
+  it('login returns a refresh token naming its session and a 256-bit secret, stored only as a hash', async () => {
+    const { refreshToken, refreshExpiresIn, user, accessToken } = await signUp(t);
+    expect(refreshToken).toMatch(/^wxr_[\w-]{22}\.[\w-]{43}$/);
     expect(refreshExpiresIn).toBe(30 * 86_400);
     const stored = await t.backend.services.db.Session.find({ userId: user.id }).lean();
     expect(stored).toHaveLength(1);
-    expect(JSON.stringify(stored)).not.toContain(refreshToken.slice(4));
+    // The session's id is the access token's sid and the first part of the refresh token.
+    expect(stored[0]!._id).toBe((jwt.decode(accessToken) as { sid: string }).sid);
+    expect(refreshToken.startsWith(`wxr_${stored[0]!._id}.`)).toBe(true);
+    expect(JSON.stringify(stored)).not.toContain(refreshToken.split('.')[1]!);
     expect(stored[0]!.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('refreshing updates the one session document: storage grows per login, not per refresh', async () => {
+    const s = await signUp(t);
+    let token = s.refreshToken;
+    for (let i = 0; i < 5; i++) token = (await t.client().auth.refresh.mutate({ refreshToken: token })).refreshToken;
+    const stored = await t.backend.services.db.Session.find({ userId: s.user.id }).lean();
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ generation: 5, revokedAt: null });
+  });
+
+  it('a token naming another session, or a made-up session, is refused and changes nothing', async () => {
+    const a = await signUp(t);
+    const b = await signUp(t);
+    const [aSession, aSecret] = a.refreshToken.slice(4).split('.');
+    const [bSession] = b.refreshToken.slice(4).split('.');
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: `wxr_${bSession}.${aSecret}` }), 'REFRESH_TOKEN_INVALID', 401);
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: `wxr_${'A'.repeat(22)}.${aSecret}` }), 'REFRESH_TOKEN_INVALID', 401);
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: `wxr_${aSession}.${'B'.repeat(43)}` }), 'REFRESH_TOKEN_INVALID', 401);
+    // Both sessions still work.
+    await t.client().auth.refresh.mutate({ refreshToken: a.refreshToken });
+    await t.client().auth.refresh.mutate({ refreshToken: b.refreshToken });
   });
 
   it('refresh rotates: a new pair each time, the same session', async () => {
@@ -214,6 +240,67 @@ describe('a ban made by another process', () => {
     // Lifted the same way: the next login gets in at once.
     expect(await adminCli(['unban', s.user.id])).toBe(0);
     expect((await t.client().auth.login.mutate({ code: t.wxLogin(s.openid) })).user.id).toBe(s.user.id);
+  });
+});
+
+describe('sessions stored in the old shape (one document per refresh token)', () => {
+  it('are migrated at start: live tokens and their access tokens keep working, ended ones stay ended', async () => {
+    const env = { AUTH_REGISTRATION: 'auto', JWT_KEYS: JSON.stringify([KEY_1]) };
+    const before = await startTestBackend(env);
+    const s = await signUp(before);
+    const appId = before.backend.wechatApps[0]!.appId;
+    // What the old code left: a unique index on tokenHash, and per family every token it rotated.
+    const raw = before.backend.services.db.Session.collection;
+    await raw.createIndex({ tokenHash: 1 }, { unique: true });
+    const oldToken = () => `wxr_${randomBytes(32).toString('base64url')}`;
+    const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+    const [rotated, live, loggedOut] = [oldToken(), oldToken(), oldToken()];
+    const day = 86_400_000;
+    const old = (token: string, familyId: string, revoked: string | null) => ({
+      _id: new Types.ObjectId(),
+      tokenHash: hash(token),
+      familyId,
+      userId: new Types.ObjectId(s.user.id),
+      appId,
+      openId: s.openid,
+      familyCreatedAt: new Date(Date.now() - day),
+      lastUsedAt: new Date(),
+      expiresAt: new Date(Date.now() + 29 * day),
+      userAgent: 'old-phone',
+      ip: '127.0.0.1',
+      revokedAt: revoked ? new Date() : null,
+      revokedReason: revoked,
+      sessionKeyEnc: 'v1.sealed-by-the-old-login',
+      createdAt: new Date(),
+    });
+    await raw.insertMany([old(rotated, 'family-one-xxxxxxxxxxx', 'rotated'), old(live, 'family-one-xxxxxxxxxxx', null), old(loggedOut, 'family-two-xxxxxxxxxxx', 'logout')]);
+    await before.stop();
+
+    const after = await startTestBackend(env, { dbName: before.dbName });
+    try {
+      const db = after.backend.services.db;
+      expect(await db.Session.countDocuments({ familyId: { $exists: true } })).toBe(0);
+      expect(await db.Session.findById('family-one-xxxxxxxxxxx').lean()).toMatchObject({ generation: 0, sessionKeyEnc: 'v1.sealed-by-the-old-login', revokedAt: null });
+      expect(await db.Session.findById('family-two-xxxxxxxxxxx').lean()).toBeNull();
+
+      // An access token issued before the migration names the family: it is the session now.
+      const issuedBefore = after.signToken({ sid: 'family-one-xxxxxxxxxxx', app: appId, oid: s.openid }, { subject: s.user.id, expiresIn: 600 });
+      expect((await after.client({ token: issuedBefore }).auth.me.query()).id).toBe(s.user.id);
+      // The live token refreshes once, into a token of the current shape.
+      const next = await after.client().auth.refresh.mutate({ refreshToken: live });
+      expect(next.refreshToken).toMatch(/^wxr_family-one-xxxxxxxxxxx\.[\w-]{43}$/);
+      await after.client().auth.refresh.mutate({ refreshToken: next.refreshToken });
+      // Ended and rotated tokens stay refused; the old live token shown again is a reuse.
+      await expectReason(after.client().auth.refresh.mutate({ refreshToken: loggedOut }), 'REFRESH_TOKEN_INVALID', 401);
+      await expectReason(after.client().auth.refresh.mutate({ refreshToken: rotated }), 'REFRESH_TOKEN_INVALID', 401);
+      const first = await signUp(after, s.openid);
+      // A second start finds nothing left to migrate and changes nothing.
+      const again = await startTestBackend(env, { dbName: before.dbName });
+      await again.stop();
+      expect((await after.client().auth.refresh.mutate({ refreshToken: first.refreshToken })).refreshToken).toMatch(/^wxr_/);
+    } finally {
+      await after.stop();
+    }
   });
 });
 

@@ -5,6 +5,8 @@ import { sessionModel, type SessionModel } from './models/session';
 import { identityModel, type IdentityModel } from './models/identity';
 import { phoneBindingModel, type PhoneBindingModel } from './models/phoneBinding';
 import { claimModel, type ClaimModel } from './models/claim';
+import { userSessionsModel, type UserSessionsModel } from './models/userSessions';
+import { legacyRefreshTokenModel, type LegacyRefreshTokenModel } from './models/legacyRefreshToken';
 import { wechatAccessTokenLeaseModel, wechatAccessTokenModel } from './models/wechatAccessToken';
 import { installClosedSocketWriteFix } from './closedSocketWrites';
 
@@ -19,6 +21,8 @@ export interface Database {
   Identity: IdentityModel;
   PhoneBinding: PhoneBindingModel;
   Claim: ClaimModel;
+  UserSessions: UserSessionsModel;
+  LegacyRefreshToken: LegacyRefreshTokenModel;
   /** True when the database answers a ping within a second. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -47,6 +51,8 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
   const Identity = identityModel(connection);
   const PhoneBinding = phoneBindingModel(connection);
   const Claim = claimModel(connection);
+  const UserSessions = userSessionsModel(connection);
+  const LegacyRefreshToken = legacyRefreshTokenModel(connection);
   await Promise.all([
     User.init(),
     RegistrationTicket.init(),
@@ -54,6 +60,8 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     Identity.init(),
     PhoneBinding.init(),
     Claim.init(),
+    UserSessions.init(),
+    LegacyRefreshToken.init(),
     wechatAccessTokenModel(connection).init(),
     wechatAccessTokenLeaseModel(connection).init(),
   ]);
@@ -66,6 +74,8 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     Identity,
     PhoneBinding,
     Claim,
+    UserSessions,
+    LegacyRefreshToken,
     async ping() {
       try {
         const db = connection.db;

@@ -10,7 +10,8 @@ import type {
 import type { Database } from '../db/connection';
 import { AppError } from '../errors';
 import type { PrincipalCache } from './principals';
-import { endAllSessions, type SessionDeps } from './sessions';
+import { listedSessions } from './sessionLists';
+import { endAllSessions, sessionState, type SessionDeps } from './sessions';
 import type { StoredUser } from './users';
 
 /**
@@ -50,10 +51,12 @@ async function findUser(deps: AdminDeps, id: string): Promise<StoredUser> {
   return user;
 }
 
-/** Live sessions (refresh token families) of one user, or of everyone. */
+/** Live sessions of one user (their list, then each session by _id), or of everyone (a count over all). */
 async function countLiveSessions(deps: AdminDeps, userId?: string): Promise<number> {
-  const filter = { revokedAt: null, expiresAt: { $gt: deps.now() }, ...(userId ? { userId } : {}) };
-  return (await deps.db.Session.distinct('familyId', filter)).length;
+  if (!userId) return deps.db.Session.countDocuments({ revokedAt: null, expiresAt: { $gt: deps.now() } });
+  const listed = await listedSessions(deps, userId);
+  const states = await Promise.all(listed.map((s) => sessionState(deps, s.id)));
+  return states.filter((s) => s.live && s.userId === userId).length;
 }
 
 export async function listUsers(deps: AdminDeps, input: AdminListUsersInput = {}): Promise<AdminListUsersOutput> {

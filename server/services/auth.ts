@@ -272,16 +272,11 @@ const userExists = () => new AppError('USER_EXISTS', 'This WeChat user is alread
 
 /**
  * auth.refresh: rotates the refresh token and issues a new access token for the same session.
- * A banned or deleted user's refresh fails at once and ends their sessions.
+ * A banned or deleted user's refresh fails at once and ends their sessions (the rotation reads
+ * the user).
  */
 export async function refresh(deps: AuthDeps, refreshToken: string, client: ClientInfo): Promise<RefreshOutput> {
   const next = await rotateRefreshToken(deps.sessions, refreshToken, client);
-  const user = await deps.db.User.findById(next.userId, { status: 1 }).lean();
-  if (!user || user.status === 'banned') {
-    await endAllSessions(deps.sessions, next.userId, 'user_banned');
-    deps.principals.invalidateUser(next.userId);
-    throw user ? banned() : new AppError('USER_NOT_FOUND', 'This account no longer exists');
-  }
   return {
     ...deps.tokens.issue({ userId: next.userId, sessionId: next.sessionId, appId: next.appId, openId: next.openId }),
     refreshToken: next.refreshToken,

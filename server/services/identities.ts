@@ -71,7 +71,7 @@ export async function recordIdentity(
  * The session_key of this user's latest login in this app (opened), or null: when the identity is
  * not theirs, no login kept one, or it was sealed under a data key we no longer have.
  */
-export async function storedSessionKey(deps: { db: Database; box: SecretBox }, who: { userId: string; appId: string; openId: string }): Promise<string | null> {
+export async function storedSessionKey(deps: { db: Database; box: SecretBox; now: () => Date }, who: { userId: string; appId: string; openId: string }): Promise<string | null> {
   const identity = await deps.db.Identity.findById(identityId(who.appId, who.openId), { userId: 1 }).lean();
   if (!identity || String(identity.userId) !== who.userId) return null;
   const sealed = await latestSessionKeyEnc(deps, who);

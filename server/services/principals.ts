@@ -1,6 +1,6 @@
 import { AppError } from '../errors';
 import type { AccessTokenClaims } from '../tokens/accessToken';
-import { isSessionLive, type SessionDeps } from './sessions';
+import { endedByUser, sessionState, type SessionDeps } from './sessions';
 import type { UserCache } from './userCache';
 import type { StoredUser } from './users';
 
@@ -25,7 +25,10 @@ export interface PrincipalCache {
 }
 
 interface Entry {
+  /** The session is neither ended nor expired, and belongs to the token's user. */
   sessionLive: boolean;
+  /** Its login, compared with the user's sessionsValidAfter on every call (the user may be newer). */
+  createdAt: Date | null;
   at: number;
 }
 
@@ -48,7 +51,8 @@ export function createPrincipalCache(deps: { users: UserCache; sessions: Session
   }
 
   async function load(claims: AccessTokenClaims): Promise<Entry> {
-    return { sessionLive: await isSessionLive(deps.sessions, claims.sessionId), at: deps.now().getTime() };
+    const session = await sessionState(deps.sessions, claims.sessionId);
+    return { sessionLive: session.live && session.userId === claims.userId, createdAt: session.createdAt, at: deps.now().getTime() };
   }
 
   return {
@@ -71,7 +75,7 @@ export function createPrincipalCache(deps: { users: UserCache; sessions: Session
       }
       if (!user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
       if (user.status === 'banned') throw new AppError('USER_BANNED', 'This account is banned');
-      if (!entry.sessionLive) throw new AppError('SESSION_REVOKED', 'This session has ended; log in again');
+      if (!entry.sessionLive || endedByUser(entry.createdAt!, user)) throw new AppError('SESSION_REVOKED', 'This session has ended; log in again');
       return { user, openId: claims.openId };
     },
     invalidateUser(userId) {

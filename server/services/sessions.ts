@@ -1,16 +1,38 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionOutput } from '../../shared';
 import { Types } from 'mongoose';
 import type { Database } from '../db/connection';
 import type { InsertBatcher } from '../db/insertBatcher';
 import type { RevokedReason, SessionDocument } from '../db/models/session';
 import { AppError } from '../errors';
+import { constantTimeEqual } from '../secrets/constantTimeEqual';
+import { newRefreshToken, newSessionId, parseRefreshToken } from '../tokens/refreshToken';
 import { claimOnce } from './claims';
+import { listedSessions, listSession } from './sessionLists';
 
 /**
- * Sessions are refresh token families. A refresh token is 256 random bits shown to the client
- * once; the database keeps only its SHA-256. Every refresh rotates it; showing a rotated token
- * again revokes the whole family, because only a copy of the token can do that.
+ * Sessions: one document per login, keyed by its id, found by `_id` on every hot path. A refresh
+ * token is `wxr_<sessionId>.<secret>`; the document keeps the SHA-256 of the current secret and
+ * of the one rotated last. Showing the rotated one again revokes the session: only a copy of the
+ * token can do that.
+ *
+ * Who may write a session document, and in what order. The embedded database (FerretDB v1)
+ * applies an update by reading the document and writing the whole of it back, with nothing in
+ * between held: two concurrent updates of one document can both match, and the later write undoes
+ * the earlier (a refresh could bring a logged-out session back). So every write after the insert
+ * raises `generation` by one, and a writer first claims the generation it is going to write with a
+ * unique insert (`session:<id>:<generation>`), the one write that is atomic on every database.
+ * Writes of one session are thereby totally ordered: a writer of generation g+1 read the document
+ * at g, after g's writer was done. A rotation claims the generation after the one it read; losing
+ * it means another request used the same token at that moment (reuse) or the session is ending.
+ * An ending (logout, logoutAll, admin revocation, ban, reuse) claims the next generation nobody
+ * holds, waits until the document reaches the one before it, and writes the revocation: no
+ * rotation can write after it, so none outlives it. On MongoDB the conditional updates are atomic
+ * anyway; the same code runs on both.
+ *
+ * logoutAll, bans and admin revocations also set the user's `sessionsValidAfter`: sessions started
+ * before it are over whatever their documents say (a session missing from the user's list, or one
+ * being started at that moment).
  */
 export interface SessionDeps {
   db: Database;
@@ -19,8 +41,8 @@ export interface SessionDeps {
   maxAgeS: number;
   /** Inserts session documents, many logins to a round trip (see server/db/insertBatcher.ts). */
   inserts: InsertBatcher<SessionDocument>;
-  /** Told when reuse detection revokes a family, so caches can drop it at once. */
-  onFamilyRevoked?: (familyId: string) => void;
+  /** Told when a session ends, so caches can drop it at once. */
+  onSessionEnded?: (sessionId: string) => void;
 }
 
 export interface ClientInfo {
@@ -36,185 +58,253 @@ export interface IssuedRefreshToken {
   refreshExpiresIn: number;
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
-const newRefreshToken = () => `wxr_${randomBytes(32).toString('base64url')}`;
-const clip = (value: string | undefined, max: number) => (value ? value.slice(0, max) : null);
+/** A generation claim is needed only while its contenders are in flight; then the cleanup removes it. */
+const GENERATION_CLAIM_TTL_MS = 60_000;
+/**
+ * How long an ending waits for a rotation that claimed a generation to write it. Past this the
+ * rotating request is taken for dead (its process stopped between its two writes) and the ending
+ * is written anyway.
+ */
+const ENDING_WAIT_MS = 5_000;
 
-async function insertToken(
-  deps: SessionDeps,
-  fields: {
-    userId: Types.ObjectId | string;
-    appId: string;
-    openId: string;
-    familyId: string;
-    familyCreatedAt: Date;
-    sessionKeyEnc: string | null;
-    client: ClientInfo;
-  },
-): Promise<IssuedRefreshToken> {
-  const now = deps.now();
-  const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, fields.familyCreatedAt.getTime() + deps.maxAgeS * 1000));
-  const refreshToken = newRefreshToken();
-  // Every field of the schema, defaults and timestamp included: the batcher writes it as it is.
-  await deps.inserts.insert({
-    _id: new Types.ObjectId(),
-    tokenHash: hashToken(refreshToken),
-    familyId: fields.familyId,
-    userId: new Types.ObjectId(String(fields.userId)),
-    appId: fields.appId,
-    openId: fields.openId,
-    familyCreatedAt: fields.familyCreatedAt,
-    lastUsedAt: now,
-    expiresAt,
-    userAgent: clip(fields.client.userAgent, 256),
-    ip: clip(fields.client.ip, 64),
-    revokedAt: null,
-    revokedReason: null,
-    sessionKeyEnc: fields.sessionKeyEnc,
-    createdAt: now,
-  });
-  return {
-    sessionId: fields.familyId,
-    appId: fields.appId,
-    openId: fields.openId,
-    refreshToken,
-    refreshExpiresIn: Math.max(1, Math.floor((expiresAt.getTime() - now.getTime()) / 1000)),
-  };
-}
+const clip = (value: string | undefined, max: number) => (value ? value.slice(0, max) : null);
+const seconds = (from: Date, to: Date) => Math.max(1, Math.floor((to.getTime() - from.getTime()) / 1000));
+const generationKey = (sessionId: string, generation: number) => `session:${sessionId}:${generation}`;
+
+const invalid = () => new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or its session has ended; log in again');
+const expired = () => new AppError('REFRESH_TOKEN_EXPIRED', 'The refresh token has expired; log in again');
+const reused = () => new AppError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked for safety. Log in again');
 
 /** A login or registration starts a session; it keeps the session_key of that login (sealed). */
-export function startSession(
+export async function startSession(
   deps: SessionDeps,
   who: { userId: Types.ObjectId | string; appId: string; openId: string; sessionKeyEnc: string | null },
   client: ClientInfo,
 ): Promise<IssuedRefreshToken> {
-  return insertToken(deps, { ...who, familyId: randomBytes(16).toString('base64url'), familyCreatedAt: deps.now(), client });
+  const now = deps.now();
+  const sessionId = newSessionId();
+  const { token, secretHash } = newRefreshToken(sessionId);
+  const endsAt = new Date(now.getTime() + deps.maxAgeS * 1000);
+  const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, endsAt.getTime()));
+  const userId = new Types.ObjectId(String(who.userId));
+  // Every field of the schema: the batcher writes the document as it is.
+  const [, overflow] = await Promise.all([
+    deps.inserts.insert({
+      _id: sessionId,
+      userId,
+      appId: who.appId,
+      openId: who.openId,
+      tokenHash: secretHash,
+      previousHash: null,
+      generation: 0,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt,
+      endsAt,
+      userAgent: clip(client.userAgent, 256),
+      ip: clip(client.ip, 64),
+      revokedAt: null,
+      revokedReason: null,
+      sessionKeyEnc: who.sessionKeyEnc,
+    }),
+    listSession(deps, userId, { id: sessionId, appId: who.appId, createdAt: now, endsAt }),
+  ]);
+  // The user's oldest sessions past the bound of the list end here (rarely: 50 at once).
+  await Promise.all(overflow.map((s) => endSessionForGood(deps, s.id, 'too_many_sessions')));
+  return { sessionId, appId: who.appId, openId: who.openId, refreshToken: token, refreshExpiresIn: seconds(now, expiresAt) };
+}
+
+/** Whether sessions started at `createdAt` were ended by the user-wide cut-off. */
+export const endedByUser = (createdAt: Date, user: { sessionsValidAfter?: Date | null }) =>
+  user.sessionsValidAfter != null && createdAt.getTime() <= user.sessionsValidAfter.getTime();
+
+/** The session a refresh token names, and the hash the token must match. */
+async function sessionOf(deps: SessionDeps, token: string) {
+  const parsed = parseRefreshToken(token);
+  if (!parsed) throw invalid();
+  if (parsed.kind === 'session') return { sessionId: parsed.sessionId, presented: parsed.secretHash };
+  const migrated = await deps.db.LegacyRefreshToken.findById(parsed.tokenHash).lean();
+  if (!migrated) throw invalid();
+  return { sessionId: migrated.sessionId, presented: parsed.tokenHash };
 }
 
 /**
- * Uses a refresh token up and issues the next one of its family. Returns the user it belongs to;
- * the caller checks that user may still act.
+ * Uses a refresh token up and issues the next one of its session: one read of the session and one
+ * of the user (both by _id), the generation claim, one update. A banned or deleted user's refresh
+ * fails and ends every session they have.
  */
 export async function rotateRefreshToken(deps: SessionDeps, token: string, client: ClientInfo): Promise<IssuedRefreshToken & { userId: string }> {
   const now = deps.now();
-  const tokenHash = hashToken(token);
-  let used = await deps.db.Session.findOne({ tokenHash, revokedAt: null, expiresAt: { $gt: now } }).lean();
-  // Only the first use of a token may rotate it, even when two arrive at once.
-  if (used && !(await claimOnce(deps.db, `refresh:${tokenHash}`, used.expiresAt))) used = null;
-  if (used) {
-    await deps.db.Session.updateOne({ _id: used._id }, { $set: { revokedAt: now, revokedReason: 'rotated', lastUsedAt: now } });
-  }
-
-  if (!used) {
-    const seen = await deps.db.Session.findOne({ tokenHash }, { familyId: 1, familyCreatedAt: 1, revokedAt: 1, revokedReason: 1, expiresAt: 1 }).lean();
-    if (seen && (seen.revokedReason === 'rotated' || !seen.revokedAt) && seen.expiresAt > now) {
-      // Rotated before, or being rotated right now by a concurrent request: a copy is in use.
-      await claimOnce(deps.db, familyRevokedMark(seen.familyId), new Date(seen.familyCreatedAt.getTime() + deps.maxAgeS * 1000));
-      await revokeFamily(deps, seen.familyId, 'reuse_detected');
-      deps.onFamilyRevoked?.(seen.familyId);
+  const { sessionId, presented } = await sessionOf(deps, token);
+  const session = await deps.db.Session.findById(sessionId).lean();
+  if (!session) throw invalid();
+  if (!constantTimeEqual(presented, session.tokenHash)) {
+    if (session.previousHash != null && constantTimeEqual(presented, session.previousHash) && session.revokedAt == null) {
+      await endSessionForGood(deps, sessionId, 'reuse_detected');
       throw reused();
     }
-    if (seen && !seen.revokedAt && seen.expiresAt <= now) {
-      throw new AppError('REFRESH_TOKEN_EXPIRED', 'The refresh token has expired; log in again');
+    throw invalid();
+  }
+  if (session.revokedAt != null) throw invalid();
+  if (session.expiresAt <= now) throw expired();
+
+  const generation = session.generation + 1;
+  const [won, user] = await Promise.all([
+    claimOnce(deps.db, generationKey(sessionId, generation), new Date(now.getTime() + GENERATION_CLAIM_TTL_MS), 'rotate'),
+    deps.db.User.findById(session.userId, { status: 1, sessionsValidAfter: 1 }).lean(),
+  ]);
+  if (!won) {
+    // Another request wrote this generation first: the same token twice at once (a copy is in
+    // use, as with a rotated token), or the session is ending right now.
+    const winner = await deps.db.Claim.findById(generationKey(sessionId, generation), { by: 1 }).lean();
+    if (winner?.by === 'rotate') {
+      await endSessionForGood(deps, sessionId, 'reuse_detected');
+      throw reused();
     }
-    throw new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or its session has ended; log in again');
+    throw invalid();
   }
 
-  const next = await insertToken(deps, {
-    userId: used.userId,
-    appId: used.appId,
-    openId: used.openId,
-    familyId: used.familyId,
-    familyCreatedAt: used.familyCreatedAt,
-    sessionKeyEnc: used.sessionKeyEnc ?? null,
-    client,
-  });
-  // A concurrent reuse, logout or revocation may have ended the family before our new token
-  // existed: each marks the family before it revokes its tokens, so looking for the marks after
-  // our insert cannot miss them.
-  const [reuse, ended] = await Promise.all([
-    deps.db.Claim.exists({ _id: familyRevokedMark(used.familyId) }),
-    deps.db.Claim.exists({ _id: familyEndedMark(used.familyId) }),
-  ]);
-  if (reuse || ended) {
-    await revokeFamily(deps, used.familyId, reuse ? 'reuse_detected' : 'logout');
-    throw reuse ? reused() : sessionEnded();
+  const userId = String(session.userId);
+  if (!user || user.status === 'banned' || endedByUser(session.createdAt, user)) {
+    // This request holds the next generation: it writes the ending itself (an ending that waited
+    // for it would wait for nothing).
+    const reason: RevokedReason = !user ? 'user_gone' : user.status === 'banned' ? 'user_banned' : 'logout_all';
+    await writeEnding(deps, sessionId, session.generation, generation, reason);
+    if (!user || user.status === 'banned') {
+      await endAllSessions(deps, userId, reason);
+      throw user ? new AppError('USER_BANNED', 'This account is banned') : new AppError('USER_NOT_FOUND', 'This account no longer exists');
+    }
+    throw invalid();
   }
-  return { ...next, userId: String(used.userId) };
+
+  const next = newRefreshToken(sessionId);
+  const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, session.endsAt.getTime()));
+  const { matchedCount } = await deps.db.Session.updateOne(
+    { _id: sessionId, generation: session.generation, revokedAt: null },
+    {
+      $set: {
+        tokenHash: next.secretHash,
+        previousHash: session.tokenHash,
+        generation,
+        lastUsedAt: now,
+        expiresAt,
+        userAgent: clip(client.userAgent, 256),
+        ip: clip(client.ip, 64),
+      },
+    },
+  );
+  // Only an ending that gave up waiting for this request can have written meanwhile.
+  if (matchedCount === 0) throw invalid();
+  return { sessionId, userId, appId: session.appId, openId: session.openId, refreshToken: next.token, refreshExpiresIn: seconds(now, expiresAt) };
 }
 
-const reused = () => new AppError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked for safety. Log in again');
-const sessionEnded = () => new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or its session has ended; log in again');
-const familyRevokedMark = (familyId: string) => `family-revoked:${familyId}`;
-/** Set by logout, logoutAll, admin revocation and bans before they revoke a family's tokens. */
-const familyEndedMark = (familyId: string) => `family-ended:${familyId}`;
-
-/** Marks the families ended (see rotateRefreshToken), then revokes every token they have. */
-async function endFamilies(deps: SessionDeps, familyIds: string[], filter: object, reason: RevokedReason) {
-  const until = new Date(deps.now().getTime() + deps.maxAgeS * 1000);
-  await Promise.all(familyIds.map((familyId) => claimOnce(deps.db, familyEndedMark(familyId), until)));
-  return deps.db.Session.updateMany({ ...filter, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });
-}
-
-function revokeFamily(deps: SessionDeps, familyId: string, reason: RevokedReason) {
-  return deps.db.Session.updateMany({ familyId, revokedAt: null }, { $set: { revokedAt: deps.now(), revokedReason: reason } });
-}
-
-/** Ends one session of a user; false when it was not a live session of theirs. */
-export async function endSession(deps: SessionDeps, userId: string, sessionId: string): Promise<boolean> {
-  const { modifiedCount } = await endFamilies(deps, [sessionId], { familyId: sessionId, userId }, 'logout');
-  return modifiedCount > 0;
-}
-
-/** Ends every session of a user; returns how many sessions that was. */
-export async function endAllSessions(deps: SessionDeps, userId: string, reason: RevokedReason = 'logout_all'): Promise<number> {
-  const now = deps.now();
-  // Families whose current token is being rotated right now have no live token for a moment:
-  // every unexpired family is marked, rotated tokens included.
-  const [live, unexpired] = await Promise.all([
-    deps.db.Session.distinct('familyId', { userId, revokedAt: null, expiresAt: { $gt: now } }),
-    deps.db.Session.distinct('familyId', { userId, expiresAt: { $gt: now } }),
-  ]);
-  await endFamilies(deps, unexpired, { userId }, reason);
-  return live.length;
+async function writeEnding(deps: SessionDeps, sessionId: string, from: number, generation: number, reason: RevokedReason) {
+  const { matchedCount } = await deps.db.Session.updateOne(
+    { _id: sessionId, generation: from },
+    { $set: { revokedAt: deps.now(), revokedReason: reason, generation } },
+  );
+  deps.onSessionEnded?.(sessionId);
+  return matchedCount > 0;
 }
 
 /**
- * The newest session_key of a user in an app, sealed: the one of their latest login (rotations
- * carry their login's key and time along, so they do not count as newer).
+ * Ends a session for good, whatever rotation is in flight (see the header comment). Returns true
+ * when it was live (neither ended nor expired) until now. With `userId`, only a session of theirs.
  */
-export async function latestSessionKeyEnc(deps: Pick<SessionDeps, 'db'>, who: { userId: string; appId: string; openId: string }): Promise<string | null> {
-  const newest = await deps.db.Session.findOne({ appId: who.appId, openId: who.openId, userId: who.userId }, { sessionKeyEnc: 1 })
-    .sort({ familyCreatedAt: -1 })
-    .lean();
-  return newest?.sessionKeyEnc ?? null;
+export async function endSessionForGood(deps: SessionDeps, sessionId: string, reason: RevokedReason, userId?: string): Promise<boolean> {
+  const read = () => deps.db.Session.findById(sessionId, { userId: 1, generation: 1, revokedAt: 1, expiresAt: 1 }).lean();
+  let session = await read();
+  if (!session || (userId !== undefined && String(session.userId) !== userId) || session.revokedAt != null) return false;
+  const wasLive = session.expiresAt > deps.now();
+
+  // The next generation nobody holds: rotations hold at most one past the document's, so this
+  // takes a claim or two, even against a client refreshing back to back.
+  let generation = session.generation + 1;
+  const claimUntil = new Date(deps.now().getTime() + GENERATION_CLAIM_TTL_MS);
+  while (!(await claimOnce(deps.db, generationKey(sessionId, generation), claimUntil, 'revoke'))) generation++;
+
+  const deadline = Date.now() + ENDING_WAIT_MS;
+  for (;;) {
+    // Earlier generations are written first; a generation held by a dead request never is.
+    if (session.generation >= generation - 1 || Date.now() >= deadline) {
+      if (await writeEnding(deps, sessionId, session.generation, generation, reason)) return wasLive;
+    } else {
+      await sleep(2);
+    }
+    session = await read();
+    if (!session || session.revokedAt != null) {
+      deps.onSessionEnded?.(sessionId);
+      return false;
+    }
+  }
 }
 
-/** A session is live while its current token is neither used, revoked nor expired. */
-export async function isSessionLive(deps: SessionDeps, sessionId: string): Promise<boolean> {
-  return (await deps.db.Session.exists({ familyId: sessionId, revokedAt: null, expiresAt: { $gt: deps.now() } })) !== null;
-}
-
-export async function listSessions(deps: SessionDeps, userId: string, currentSessionId: string): Promise<SessionOutput[]> {
-  const live = await deps.db.Session.find({ userId, revokedAt: null, expiresAt: { $gt: deps.now() } })
-    .sort({ lastUsedAt: -1 })
-    .lean();
-  return live.map((s) => ({
-    id: s.familyId,
-    createdAt: s.familyCreatedAt,
-    lastUsedAt: s.lastUsedAt,
-    expiresAt: s.expiresAt,
-    userAgent: s.userAgent ?? null,
-    ip: s.ip ?? null,
-    current: s.familyId === currentSessionId,
-  }));
+/** Ends one session of a user (logout); false when it was not a live session of theirs. */
+export function endSession(deps: SessionDeps, userId: string, sessionId: string): Promise<boolean> {
+  return endSessionForGood(deps, sessionId, 'logout', userId);
 }
 
 /**
- * The periodic cleanup (no TTL indexes in the embedded database). Rotated tokens are kept until
- * they expire, so a reuse is recognised as long as the token could have been valid.
+ * Ends every session of a user: the user-wide cut-off first (it covers every session, listed or
+ * not), then each listed session's document. Returns how many were live.
+ */
+export async function endAllSessions(deps: SessionDeps, userId: string, reason: RevokedReason = 'logout_all'): Promise<number> {
+  if (!Types.ObjectId.isValid(userId)) return 0;
+  await deps.db.User.updateOne({ _id: userId }, { $set: { sessionsValidAfter: deps.now() } });
+  const listed = await listedSessions(deps, userId);
+  const ended = await Promise.all(listed.map((s) => endSessionForGood(deps, s.id, reason, userId)));
+  return ended.filter(Boolean).length;
+}
+
+/** What an authenticated call needs to know of its token's session (one read by _id). */
+export async function sessionState(deps: Pick<SessionDeps, 'db' | 'now'>, sessionId: string): Promise<{ live: boolean; userId: string | null; createdAt: Date | null }> {
+  const session = await deps.db.Session.findById(sessionId, { userId: 1, revokedAt: 1, expiresAt: 1, createdAt: 1 }).lean();
+  if (!session) return { live: false, userId: null, createdAt: null };
+  return { live: session.revokedAt == null && session.expiresAt > deps.now(), userId: String(session.userId), createdAt: session.createdAt };
+}
+
+/**
+ * The newest session_key of a user in an app, sealed: the one of their latest login there (the
+ * user's list, then that session, both by _id).
+ */
+export async function latestSessionKeyEnc(deps: Pick<SessionDeps, 'db' | 'now'>, who: { userId: string; appId: string; openId: string }): Promise<string | null> {
+  const inApp = (await listedSessions(deps, who.userId)).filter((s) => s.appId === who.appId);
+  for (const listed of inApp.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).slice(0, 3)) {
+    const session = await deps.db.Session.findById(listed.id, { openId: 1, sessionKeyEnc: 1 }).lean();
+    if (session?.openId === who.openId && session.sessionKeyEnc) return session.sessionKeyEnc;
+  }
+  return null;
+}
+
+/** The user's live sessions, most recently used first. */
+export async function listSessions(deps: SessionDeps, userId: string, currentSessionId: string): Promise<SessionOutput[]> {
+  const now = deps.now();
+  const listed = await listedSessions(deps, userId);
+  const sessions = await Promise.all(listed.map((s) => deps.db.Session.findById(s.id).lean()));
+  return sessions
+    .filter((s) => s !== null && String(s.userId) === userId && s.revokedAt == null && s.expiresAt > now)
+    .map((s) => s!)
+    .sort((a, b) => b.lastUsedAt.getTime() - a.lastUsedAt.getTime())
+    .map((s) => ({
+      id: s._id,
+      createdAt: s.createdAt,
+      lastUsedAt: s.lastUsedAt,
+      expiresAt: s.expiresAt,
+      userAgent: s.userAgent ?? null,
+      ip: s.ip ?? null,
+      current: s._id === currentSessionId,
+    }));
+}
+
+/**
+ * The periodic cleanup (no TTL indexes in the embedded database): sessions whose refresh token
+ * has expired can do nothing more, and migrated tokens past their expiry mean nothing.
  */
 export async function deleteExpiredSessions(deps: Pick<SessionDeps, 'db' | 'now'>): Promise<number> {
-  const { deletedCount } = await deps.db.Session.deleteMany({ expiresAt: { $lte: deps.now() } });
+  const now = deps.now();
+  const [{ deletedCount }] = await Promise.all([
+    deps.db.Session.deleteMany({ expiresAt: { $lte: now } }),
+    deps.db.LegacyRefreshToken.deleteMany({ expiresAt: { $lte: now } }),
+  ]);
   return deletedCount;
 }

@@ -11,6 +11,8 @@ const claimSchema = new Schema(
     _id: { type: String, required: true },
     /** Kept until then (the periodic cleanup removes it), so a late second attempt still loses. */
     expiresAt: { type: Date, required: true, index: true },
+    /** What claimed it, when the losers need to know (a session's rotation or its revocation). */
+    by: { type: String, default: null },
   },
   { collection: 'claims', versionKey: false },
 );

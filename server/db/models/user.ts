@@ -31,6 +31,11 @@ const userSchema = new Schema(
     country: { type: String, default: null },
     status: { type: String, enum: ['active', 'banned'], default: 'active', required: true },
     lastLoginAt: { type: Date, default: null },
+    /**
+     * Every session started at or before this time has ended (logoutAll, an admin revocation, a
+     * ban): the one write that ends them all, compared by every refresh and session check.
+     */
+    sessionsValidAfter: { type: Date, default: null },
     phone: { type: phoneSchema, default: null },
   },
   { timestamps: true, collection: 'users' },

@@ -1,0 +1,34 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Refresh tokens: `wxr_<sessionId>.<secret>`. The session id says which document to read (by
+ * `_id`); the secret (256 random bits) is what proves possession, and only its SHA-256 is stored.
+ * Tokens of the old shape, `wxr_<secret>` with no session id, are still read (see
+ * server/services/sessionMigration.ts): their hash is of the whole token.
+ */
+export type ParsedRefreshToken = { kind: 'session'; sessionId: string; secretHash: string } | { kind: 'legacy'; tokenHash: string };
+
+const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+const SECRET = /^[A-Za-z0-9_-]{43}$/;
+
+export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/** 128 random bits, base64url: a session's id (also the access token's `sid`). */
+export const newSessionId = () => randomBytes(16).toString('base64url');
+
+export function newRefreshToken(sessionId: string): { token: string; secretHash: string } {
+  const secret = randomBytes(32).toString('base64url');
+  return { token: `wxr_${sessionId}.${secret}`, secretHash: sha256Hex(secret) };
+}
+
+/** null: not a refresh token of either shape (refused without a database read). */
+export function parseRefreshToken(token: string): ParsedRefreshToken | null {
+  if (!token.startsWith('wxr_')) return null;
+  const body = token.slice(4);
+  const dot = body.indexOf('.');
+  if (dot < 0) return SECRET.test(body) ? { kind: 'legacy', tokenHash: sha256Hex(token) } : null;
+  const sessionId = body.slice(0, dot);
+  const secret = body.slice(dot + 1);
+  if (!SESSION_ID.test(sessionId) || !SECRET.test(secret)) return null;
+  return { kind: 'session', sessionId, secretHash: sha256Hex(secret) };
+}
