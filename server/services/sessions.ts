@@ -149,6 +149,7 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
   if (session.expiresAt <= now) throw expired();
 
   const generation = session.generation + 1;
+  const claimedAt = Date.now();
   const [won, user] = await Promise.all([
     claimOnce(deps.db, generationKey(sessionId, generation), new Date(now.getTime() + GENERATION_CLAIM_TTL_MS), 'rotate'),
     deps.db.User.findById(session.userId, { status: 1, sessionsValidAfter: 1 }).lean(),
@@ -169,7 +170,7 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
     // This request holds the next generation: it writes the ending itself (an ending that waited
     // for it would wait for nothing).
     const reason: RevokedReason = !user ? 'user_gone' : user.status === 'banned' ? 'user_banned' : 'logout_all';
-    await writeEnding(deps, sessionId, session.generation, generation, reason);
+    await writeEnding(deps, sessionId, generation, reason);
     if (!user || user.status === 'banned') {
       await endAllSessions(deps, userId, reason);
       throw user ? new AppError('USER_BANNED', 'This account is banned') : new AppError('USER_NOT_FOUND', 'This account no longer exists');
@@ -177,10 +178,16 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
     throw invalid();
   }
 
+  // An ending waits ENDING_WAIT_MS for this write before it writes anyway: a request held up
+  // for half of that (a paused process) gives up instead of writing after it.
+  if (Date.now() - claimedAt > ENDING_WAIT_MS / 2) throw invalid();
   const next = newRefreshToken(sessionId);
   const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, session.endsAt.getTime()));
-  const { matchedCount } = await deps.db.Session.updateOne(
-    { _id: sessionId, generation: session.generation, revokedAt: null },
+  // By _id alone: the embedded database answers only that filter from an index (any other key
+  // makes it read the whole collection). The generation claim already made this write the only
+  // one of its generation.
+  await deps.db.Session.updateOne(
+    { _id: sessionId },
     {
       $set: {
         tokenHash: next.secretHash,
@@ -193,18 +200,13 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
       },
     },
   );
-  // Only an ending that gave up waiting for this request can have written meanwhile.
-  if (matchedCount === 0) throw invalid();
   return { sessionId, userId, appId: session.appId, openId: session.openId, refreshToken: next.token, refreshExpiresIn: seconds(now, expiresAt) };
 }
 
-async function writeEnding(deps: SessionDeps, sessionId: string, from: number, generation: number, reason: RevokedReason) {
-  const { matchedCount } = await deps.db.Session.updateOne(
-    { _id: sessionId, generation: from },
-    { $set: { revokedAt: deps.now(), revokedReason: reason, generation } },
-  );
+/** Writes the ending as generation `generation` (claimed by the caller), by _id alone. */
+async function writeEnding(deps: SessionDeps, sessionId: string, generation: number, reason: RevokedReason) {
+  await deps.db.Session.updateOne({ _id: sessionId }, { $set: { revokedAt: deps.now(), revokedReason: reason, generation } });
   deps.onSessionEnded?.(sessionId);
-  return matchedCount > 0;
 }
 
 /**
@@ -223,20 +225,18 @@ export async function endSessionForGood(deps: SessionDeps, sessionId: string, re
   const claimUntil = new Date(deps.now().getTime() + GENERATION_CLAIM_TTL_MS);
   while (!(await claimOnce(deps.db, generationKey(sessionId, generation), claimUntil, 'revoke'))) generation++;
 
+  // Earlier generations are written first; a generation held by a dead request never is.
   const deadline = Date.now() + ENDING_WAIT_MS;
-  for (;;) {
-    // Earlier generations are written first; a generation held by a dead request never is.
-    if (session.generation >= generation - 1 || Date.now() >= deadline) {
-      if (await writeEnding(deps, sessionId, session.generation, generation, reason)) return wasLive;
-    } else {
-      await sleep(2);
-    }
+  while (session.generation < generation - 1 && Date.now() < deadline) {
+    await sleep(2);
     session = await read();
     if (!session || session.revokedAt != null) {
       deps.onSessionEnded?.(sessionId);
       return false;
     }
   }
+  await writeEnding(deps, sessionId, generation, reason);
+  return wasLive;
 }
 
 /** Ends one session of a user (logout); false when it was not a live session of theirs. */
