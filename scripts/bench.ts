@@ -7,14 +7,20 @@
  *
  *   a. baseline       GET /trpc/ping (a public no-op)
  *   b. me             GET /trpc/auth.me with a valid access token
+ *   f. refresh        POST /trpc/auth.refresh, each request with the next token of one of
+ *                     BENCH_BASE_SESSIONS sessions (seeded through the driver), round robin
+ *   g. me, uncached   GET /trpc/auth.me on a second server process with AUTH_CACHE_TTL_S=0 (every
+ *                     call reads its session and user), the access tokens of those sessions
  *   c. login          POST /trpc/auth.login, returning users (a fresh wx.login code and signed,
  *                     encrypted user info per request), with BENCH_BASE_USERS users stored
  *   e. floor          the same body against scripts/bench/floorServer.ts: code2Session + decrypt only
+ *   f'. g'.           f and g with BENCH_SCALE_SESSIONS sessions stored (seeded through the driver)
  *   c'. login         as c, with BENCH_SCALE_USERS users stored (seeded through the driver)
  *   d. register       POST /trpc/auth.login for a new WeChat user per request (auto registration)
  *
  * and prints a markdown table (also in .data/bench/latest.md and latest.json) with the ratios
- * me/baseline ≥ 0.85, login/floor ≥ 0.5, login@scale/login@base ≥ 0.9. It reports; it is not a
+ * me/baseline ≥ 0.85, login/floor ≥ 0.5, login@scale/login@base ≥ 0.9, refresh and uncached me
+ * @scale/@base ≥ 0.8, refresh/login ≥ 0.5, uncached me/me ≥ 0.5. It reports; it is not a
  * test: it exits 0 whatever the numbers, and 1 only when the run itself breaks. Ctrl-C stops
  * everything it started.
  */
@@ -31,7 +37,7 @@ import { spawnServer, type ChildServer } from './bench/children';
 import { runLoad, stopCurrentLoad, type LoadSpec } from './bench/load';
 import { childPidsNamed, cpuSecondsOf, machineCpuSeconds, ProcessSampler } from './bench/procfs';
 import { computeRatios, toMarkdown, writeReport, type BenchReport, type ScenarioKey, type ScenarioResult } from './bench/report';
-import { seededOpenId, seedUsers } from './bench/seed';
+import { seededOpenId, seedSessions, seedUsers } from './bench/seed';
 import { loadSettings } from './bench/settings';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -122,40 +128,60 @@ async function main() {
   const seedBase = await seedUsers(db, app.appId, { from: 0, to: settings.baseUsers });
   let usersStored = settings.baseUsers;
   checkInterrupted();
+  // The server's default: sessions end 90 days after their login.
+  const SESSION_MAX_AGE_S = 90 * 86_400;
+  log(`seeding ${settings.baseSessions} sessions`);
+  const seededSessions = await seedSessions(db, app.appId, { count: settings.baseSessions, users: settings.baseUsers, keep: settings.baseSessions, maxAgeS: SESSION_MAX_AGE_S });
+  /** Sessions in the database now (one count, outside every measured run). */
+  const sessionsStored = () => db.Session.countDocuments({});
 
   log('starting the production server (node dist/server/main.mjs)');
   const serverCwd = join(tmp, 'server');
   mkdirSync(serverCwd);
+  const jwtSecret = randomBytes(32).toString('base64url');
+  const serverEnv = (extra: Record<string, string>) => ({
+    ...process.env,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    WECHAT_APP_ID: app.appId,
+    WECHAT_APP_SECRET: app.appSecret,
+    WECHAT_APPS: '',
+    WECHAT_API_BASE_URL: simulatorUrl,
+    // Production requires it (avatar URLs); the benchmark uploads none.
+    PUBLIC_BASE_URL: 'https://bench.example.com',
+    MONGODB_URI: withDbName(database.uri, dbName),
+    JWT_SECRET: jwtSecret,
+    JWT_KEYS: '',
+    DATA_ENCRYPTION_KEY: '',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_IP_PER_MIN: '0',
+    RATE_LIMIT_OPENID_PER_MIN: '0',
+    RATE_LIMIT_USER_PER_MIN: '0',
+    AUTH_REGISTRATION: 'auto',
+    NODE_OPTIONS: '',
+    ...extra,
+  });
+  // The start-up banner: "  tRPC:     http://127.0.0.1:PORT/trpc"
+  const bannerUrl = (line: string) => /^\s*tRPC:\s+(http:\/\/\S+)\/trpc\s*$/.exec(line)?.[1];
   const server: ChildServer = await spawnServer({
     name: 'the production server',
     args: [...(settings.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(settings.cpuProfileDir)] : []), SERVER_BUNDLE],
     cwd: serverCwd,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      WECHAT_APP_ID: app.appId,
-      WECHAT_APP_SECRET: app.appSecret,
-      WECHAT_APPS: '',
-      WECHAT_API_BASE_URL: simulatorUrl,
-      // Production requires it (avatar URLs); the benchmark uploads none.
-      PUBLIC_BASE_URL: 'https://bench.example.com',
-      MONGODB_URI: withDbName(database.uri, dbName),
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      JWT_KEYS: '',
-      DATA_ENCRYPTION_KEY: '',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_IP_PER_MIN: '0',
-      RATE_LIMIT_OPENID_PER_MIN: '0',
-      RATE_LIMIT_USER_PER_MIN: '0',
-      AUTH_REGISTRATION: 'auto',
-      NODE_OPTIONS: '',
-    },
-    // The start-up banner: "  tRPC:     http://127.0.0.1:PORT/trpc"
-    urlFrom: (line) => /^\s*tRPC:\s+(http:\/\/\S+)\/trpc\s*$/.exec(line)?.[1],
+    env: serverEnv({}),
+    urlFrom: bannerUrl,
   });
   cleanups.push({ what: 'the production server', run: () => server.stop() });
+  // The same build on the same database, trusting nothing it read: every authenticated call
+  // reads its session and user, as every call does once per cache period (and on other instances).
+  const uncached: ChildServer = await spawnServer({
+    name: 'the uncached server',
+    args: [SERVER_BUNDLE],
+    cwd: serverCwd,
+    env: serverEnv({ AUTH_CACHE_TTL_S: '0' }),
+    urlFrom: bannerUrl,
+  });
+  cleanups.push({ what: 'the uncached server', run: () => uncached.stop() });
   const health = await fetch(`${server.url}/healthz`);
   if (!health.ok) throw new Error(`the production server's /healthz answered ${health.status}: ${await health.text()}`);
   checkInterrupted();
@@ -207,6 +233,8 @@ async function main() {
     title: string;
     target: ChildServer;
     usersStored: () => number | null;
+    /** Count the sessions stored before the measured run (a count of the collection). */
+    countSessions?: boolean;
     spec: Omit<LoadSpec, 'connections' | 'seconds' | 'amount'>;
     /** Instead of the timed warm-up (the login scenarios log every user in once). */
     warmup?: () => Promise<void>;
@@ -217,6 +245,7 @@ async function main() {
     log(`${opts.title}: warm-up`);
     if (opts.warmup) await opts.warmup();
     else if (settings.warmupSeconds > 0) await runLoad({ ...opts.spec, ...common, seconds: settings.warmupSeconds });
+    const sessionsAtStart = opts.countSessions ? await sessionsStored() : null;
     await sleep(500);
     checkInterrupted();
 
@@ -226,8 +255,17 @@ async function main() {
     const dbCpu0 = dbPid === null ? null : cpuSecondsOf(dbPid);
     const benchCpu0 = process.cpuUsage();
     const machine0 = machineCpuSeconds();
-    const idleChild = opts.target === floor ? server : floor;
-    const idleCpu0 = cpuSecondsOf(idleChild.pid);
+    const idleChildren = [server, uncached, floor].filter((c) => c !== opts.target);
+    const idleCpuOf = () => {
+      let sum = 0;
+      for (const child of idleChildren) {
+        const cpu = cpuSecondsOf(child.pid);
+        if (cpu === null) return null;
+        sum += cpu;
+      }
+      return sum;
+    };
+    const idleCpu0 = idleCpuOf();
     const wall0 = performance.now();
     const lines0 = opts.target.linesPrinted();
     sampler.start();
@@ -237,7 +275,7 @@ async function main() {
     const dbCpu1 = dbPid === null ? null : cpuSecondsOf(dbPid);
     const benchCpu = process.cpuUsage(benchCpu0);
     const machine1 = machineCpuSeconds();
-    const idleCpu1 = cpuSecondsOf(idleChild.pid);
+    const idleCpu1 = idleCpuOf();
     const printed = opts.target.linesPrinted() - lines0;
 
     const exited = opts.target.exited();
@@ -250,7 +288,7 @@ async function main() {
     const benchCpuPct = ((benchCpu.user + benchCpu.system) / 1e6 / wallS) * 100;
     const machineBusy = pct(machine0?.busy, machine1?.busy);
     // Whatever else ran meanwhile: the machine's busy time less ours (the serving process, the
-    // database, this process and the other server, idle by then).
+    // database, this process and the other servers, idle by then).
     const others =
       machineBusy === null ? null : Math.max(0, machineBusy - (targetCpu ?? 0) - (databaseCpu ?? 0) - benchCpuPct - (pct(idleCpu0, idleCpu1) ?? 0));
     const result: ScenarioResult = {
@@ -258,6 +296,7 @@ async function main() {
       title: opts.title,
       target: opts.target === floor ? 'floor' : 'server',
       usersStored: usersAtStart,
+      sessionsStored: sessionsAtStart,
       load,
       peakRssBytes,
       cpu: { target: targetCpu, database: databaseCpu, bench: benchCpuPct, others, machineCapacity: cpus().length * 100 },
@@ -336,6 +375,53 @@ async function main() {
     spec: { url: server.url, method: 'GET', path: '/trpc/auth.me', headers: { authorization: `Bearer ${accessToken}` } },
   });
 
+  // f. and g.: refresh, and auth.me with nothing cached, over the seeded sessions. Each refresh
+  // token is used once: the next one of its session comes back in the answer and joins the pool.
+  const refreshTokens = [...seededSessions.refreshTokens];
+  /** The latest access tokens the refreshes returned, at most one per seeded session. */
+  const accessTokens: string[] = [];
+  let accessTokensSeen = 0;
+  let nextAccessToken = 0;
+  const refreshSpec: Omit<LoadSpec, 'connections' | 'seconds' | 'amount'> = {
+    url: server.url,
+    method: 'POST',
+    path: '/trpc/auth.refresh',
+    body: () => JSON.stringify({ json: { refreshToken: refreshTokens.shift() ?? 'wxr_pool-empty' } }),
+    onOkBody: (body) => {
+      const refreshToken = /"refreshToken":"([^"]+)"/.exec(body)?.[1];
+      const accessToken = /"accessToken":"([^"]+)"/.exec(body)?.[1];
+      if (refreshToken) refreshTokens.push(refreshToken);
+      if (accessToken) accessTokens[accessTokensSeen++ % settings.baseSessions] = accessToken;
+    },
+  };
+  const meUncachedSpec: Omit<LoadSpec, 'connections' | 'seconds' | 'amount'> = {
+    url: uncached.url,
+    method: 'GET',
+    path: '/trpc/auth.me',
+    headersFor: () => ({ authorization: `Bearer ${accessTokens[nextAccessToken++ % accessTokens.length]}` }),
+  };
+  const refreshThenMe = async (label: string, keys: { refresh: ScenarioKey; me: ScenarioKey }) => {
+    await measure({
+      key: keys.refresh,
+      title: `f. refresh (${label} sessions)`,
+      target: server,
+      usersStored: () => usersStored,
+      countSessions: true,
+      spec: refreshSpec,
+    });
+    // The uncached server verifies each of these tokens once (the signature check is remembered
+    // until exp whatever AUTH_CACHE_TTL_S says): the warm-up does that.
+    await measure({
+      key: keys.me,
+      title: `g. auth.me, uncached (${label} sessions)`,
+      target: uncached,
+      usersStored: () => usersStored,
+      countSessions: true,
+      spec: meUncachedSpec,
+    });
+  };
+  await refreshThenMe(settings.baseSessions.toLocaleString('en-US'), { refresh: 'refreshBase', me: 'meUncachedBase' });
+
   // c. returning-user login, base population
   const hotBase = hotUsers(usersStored);
   await measure({
@@ -369,6 +455,26 @@ async function main() {
     usersStored += seeded.inserted;
     log(`  seeded ${seeded.inserted.toLocaleString('en-US')} users in ${(seeded.ms / 1000).toFixed(1)} s`);
     if (seeded.ms > SLOW_SEED_MS) log(`  seeding took over ${SLOW_SEED_MS / 1000} s: set BENCH_SCALE_USERS lower for a quicker run`);
+  }
+  checkInterrupted();
+
+  // f'. and g'.: the same with BENCH_SCALE_SESSIONS sessions stored
+  let seedSessionsScale: { sessions: number; ms: number } | null = null;
+  if (!settings.only || settings.only.includes('refreshScale') || settings.only.includes('meUncachedScale')) {
+    const more = settings.scaleSessions - (await sessionsStored());
+    if (more > 0) {
+      log(`seeding ${more.toLocaleString('en-US')} more sessions (to ${settings.scaleSessions.toLocaleString('en-US')})`);
+      const seeded = await seedSessions(db, app.appId, {
+        count: more,
+        users: usersStored,
+        keep: 0,
+        maxAgeS: SESSION_MAX_AGE_S,
+        onProgress: (p) => log(`  ${p.inserted.toLocaleString('en-US')} sessions in ${(p.ms / 1000).toFixed(0)} s`),
+      });
+      seedSessionsScale = { sessions: seeded.inserted, ms: Math.round(seeded.ms) };
+      log(`  seeded ${seeded.inserted.toLocaleString('en-US')} sessions in ${(seeded.ms / 1000).toFixed(1)} s`);
+    }
+    await refreshThenMe(settings.scaleSessions.toLocaleString('en-US'), { refresh: 'refreshScale', me: 'meUncachedScale' });
   }
   checkInterrupted();
 
@@ -423,7 +529,14 @@ async function main() {
       cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
       totalMemMB: Math.round(totalmem() / 1024 / 1024),
     },
-    phases: { machineBusyBeforePercent: busyBefore, buildMs: built.ms, startMs, seedBase: { users: seedBase.inserted, ms: Math.round(seedBase.ms) }, seedScale },
+    phases: {
+      machineBusyBeforePercent: busyBefore,
+      buildMs: built.ms,
+      startMs,
+      seedBase: { users: seedBase.inserted, ms: Math.round(seedBase.ms) },
+      seedScale,
+      seedSessionsScale,
+    },
     scenarios: results,
     ratios: computeRatios(results),
   };

@@ -7,6 +7,8 @@ export interface LoadSpec {
   method: 'GET' | 'POST';
   path: string;
   headers?: Record<string, string>;
+  /** Headers of each request, on top of `headers` (a different access token each time). */
+  headersFor?: () => Record<string, string>;
   /** A fixed body, or a function that builds each request's body (a fresh wx.login code each time). */
   body?: string | (() => string);
   connections: number;
@@ -16,6 +18,8 @@ export interface LoadSpec {
   amount?: number;
   /** Counts 2xx responses by a label it picks from the body (e.g. a login's isNewUser). */
   classify?: (body: string) => string | undefined;
+  /** Sees every 2xx body (a refresh's next refresh token). */
+  onOkBody?: (body: string) => void;
 }
 
 export interface LoadResult {
@@ -63,9 +67,18 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     path: spec.path,
     headers: { ...(spec.body !== undefined ? { 'content-type': 'application/json' } : {}), ...spec.headers },
     ...(typeof spec.body === 'string' ? { body: spec.body } : {}),
-    ...(makeBody ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: makeBody() }) } : {}),
+    ...(makeBody || spec.headersFor
+      ? {
+          setupRequest: (req: autocannon.Request) => ({
+            ...req,
+            ...(makeBody ? { body: makeBody() } : {}),
+            ...(spec.headersFor ? { headers: { ...req.headers, ...spec.headersFor() } } : {}),
+          }),
+        }
+      : {}),
     onResponse: (status, body) => {
       if (status >= 200 && status < 300) {
+        spec.onOkBody?.(body);
         const label = spec.classify?.(body);
         if (label) labels[label] = (labels[label] ?? 0) + 1;
       } else {

@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import type { LoadResult } from './load';
 import type { BenchSettings } from './settings';
 
-export type ScenarioKey = 'baseline' | 'me' | 'loginBase' | 'floor' | 'loginScale' | 'register';
+export type ScenarioKey =
+  | 'baseline'
+  | 'me'
+  | 'refreshBase'
+  | 'meUncachedBase'
+  | 'loginBase'
+  | 'floor'
+  | 'loginScale'
+  | 'refreshScale'
+  | 'meUncachedScale'
+  | 'register';
 
 export interface ScenarioResult {
   key: ScenarioKey;
@@ -12,6 +22,8 @@ export interface ScenarioResult {
   target: 'server' | 'floor';
   /** Users in the database when the measured run started (null: the floor has no database). */
   usersStored: number | null;
+  /** Sessions in the database when the measured run started (null: not counted). */
+  sessionsStored: number | null;
   load: LoadResult;
   peakRssBytes: number | null;
   /**
@@ -48,7 +60,7 @@ export interface BenchReport {
   durationS: number;
   settings: BenchSettings;
   machine: { node: string; platform: string; cpus: number; cpuModel: string; totalMemMB: number };
-  phases: { machineBusyBeforePercent: number | null; buildMs: number; startMs: number; seedBase: { users: number; ms: number }; seedScale: { users: number; ms: number } | null };
+  phases: { machineBusyBeforePercent: number | null; buildMs: number; startMs: number; seedBase: { users: number; ms: number }; seedScale: { users: number; ms: number } | null; seedSessionsScale: { sessions: number; ms: number } | null };
   scenarios: ScenarioResult[];
   ratios: Ratio[];
 }
@@ -57,6 +69,10 @@ const RATIOS: Omit<Ratio, 'value' | 'byCpuCost' | 'pass'>[] = [
   { name: 'me / baseline', numerator: 'me', denominator: 'baseline', target: 0.85 },
   { name: 'login / floor', numerator: 'loginBase', denominator: 'floor', target: 0.5 },
   { name: 'login@scale / login@base', numerator: 'loginScale', denominator: 'loginBase', target: 0.9 },
+  { name: 'refresh@scale / refresh@base', numerator: 'refreshScale', denominator: 'refreshBase', target: 0.8 },
+  { name: 'me uncached@scale / me uncached@base', numerator: 'meUncachedScale', denominator: 'meUncachedBase', target: 0.8 },
+  { name: 'refresh / login', numerator: 'refreshBase', denominator: 'loginBase', target: 0.5 },
+  { name: 'me uncached / me', numerator: 'meUncachedBase', denominator: 'me', target: 0.5 },
 ];
 
 /** A scenario whose runs failed more than this share of requests says nothing about speed. */
@@ -100,12 +116,12 @@ export function toMarkdown(report: BenchReport): string {
       `Node ${report.machine.node}, ${report.machine.cpus} CPUs (${report.machine.cpuModel}). Whole run: ${report.durationS.toFixed(0)} s.`,
   );
   out.push('');
-  out.push('| scenario | users stored | req/s (2xx) | p50 ms | p99 ms | non-2xx | errors | peak RSS MB | CPU % target / db / bench / others | CPU ms/req target + db |');
-  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+  out.push('| scenario | users stored | sessions stored | req/s (2xx) | p50 ms | p99 ms | non-2xx | errors | peak RSS MB | CPU % target / db / bench / others | CPU ms/req target + db |');
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   for (const r of report.scenarios) {
     const l = r.load;
     out.push(
-      `| ${r.title} | ${users(r.usersStored)} | ${fmt(l.okPerSecond, 0)} | ${fmt(l.latencyMs?.p50, 2)} | ${fmt(l.latencyMs?.p99, 2)} | ` +
+      `| ${r.title} | ${users(r.usersStored)} | ${users(r.sessionsStored)} | ${fmt(l.okPerSecond, 0)} | ${fmt(l.latencyMs?.p50, 2)} | ${fmt(l.latencyMs?.p99, 2)} | ` +
         `${l.non2xx} | ${l.errors} | ${mb(r.peakRssBytes)} | ${fmt(r.cpu.target, 0)} / ${fmt(r.cpu.database, 0)} / ${fmt(r.cpu.bench, 0)} / ${fmt(r.cpu.others, 0)} | ` +
         `${fmt(r.cpuMsPerRequest.target, 2)} + ${fmt(r.cpuMsPerRequest.database, 2)} |`,
     );
@@ -124,6 +140,9 @@ export function toMarkdown(report: BenchReport): string {
   out.push(
     `Build ${report.phases.buildMs} ms; seeding ${users(report.phases.seedBase.users)} users ${(report.phases.seedBase.ms / 1000).toFixed(1)} s` +
       (seedScale ? `, then ${users(seedScale.users)} more ${(seedScale.ms / 1000).toFixed(1)} s (${fmt(seedScale.users / (seedScale.ms / 1000), 0)} users/s)` : '') +
+      (report.phases.seedSessionsScale
+        ? `; seeding ${users(report.phases.seedSessionsScale.sessions)} sessions ${(report.phases.seedSessionsScale.ms / 1000).toFixed(1)} s`
+        : '') +
       '.',
   );
   out.push(

@@ -12,6 +12,10 @@ export interface BenchSettings {
   baseUsers: number;
   /** Users stored for the large one (BENCH_SCALE_USERS, default 100000). */
   scaleUsers: number;
+  /** Sessions stored for the small refresh and uncached auth.me runs (BENCH_BASE_SESSIONS, default 1000). */
+  baseSessions: number;
+  /** Sessions stored for the large ones (BENCH_SCALE_SESSIONS, default 200000), seeded through the driver. */
+  scaleSessions: number;
   /** How many of the stored users the login scenarios log in, round robin (BENCH_HOT_USERS, default 1000). */
   hotUsers: number;
   /** Only these scenarios (BENCH_ONLY, e.g. `baseline,me`; default all); for profiling one path. */
@@ -20,7 +24,18 @@ export interface BenchSettings {
   cpuProfileDir: string | null;
 }
 
-const SCENARIOS: readonly ScenarioKey[] = ['baseline', 'me', 'loginBase', 'floor', 'loginScale', 'register'];
+const SCENARIOS: readonly ScenarioKey[] = [
+  'baseline',
+  'me',
+  'refreshBase',
+  'meUncachedBase',
+  'loginBase',
+  'floor',
+  'loginScale',
+  'refreshScale',
+  'meUncachedScale',
+  'register',
+];
 
 function positiveInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -37,11 +52,14 @@ export function loadSettings(): BenchSettings {
     connections: positiveInt('BENCH_CONNECTIONS', 32),
     baseUsers,
     scaleUsers: positiveInt('BENCH_SCALE_USERS', 100_000),
+    baseSessions: positiveInt('BENCH_BASE_SESSIONS', 1000),
+    scaleSessions: positiveInt('BENCH_SCALE_SESSIONS', 200_000),
     hotUsers: Math.min(positiveInt('BENCH_HOT_USERS', 1000), baseUsers),
     only: scenarioList(process.env.BENCH_ONLY),
     cpuProfileDir: process.env.BENCH_CPU_PROF || null,
   };
   if (settings.scaleUsers < settings.baseUsers) throw new Error('BENCH_SCALE_USERS must be at least BENCH_BASE_USERS');
+  if (settings.scaleSessions < settings.baseSessions) throw new Error('BENCH_SCALE_SESSIONS must be at least BENCH_BASE_SESSIONS');
   return settings;
 }
 

@@ -258,7 +258,12 @@ export async function endAllSessions(deps: SessionDeps, userId: string, reason: 
 
 /** What an authenticated call needs to know of its token's session (one read by _id). */
 export async function sessionState(deps: Pick<SessionDeps, 'db' | 'now'>, sessionId: string): Promise<{ live: boolean; userId: string | null; createdAt: Date | null }> {
-  const session = await deps.db.Session.findById(sessionId, { userId: 1, revokedAt: 1, expiresAt: 1, createdAt: 1 }).lean();
+  // Straight through the driver: this read runs on every uncached authenticated call, and
+  // mongoose's query building cost more CPU than the read itself.
+  const session = await deps.db.Session.collection.findOne<{ userId: Types.ObjectId; revokedAt: Date | null; expiresAt: Date; createdAt: Date }>(
+    { _id: sessionId as never },
+    { projection: { userId: 1, revokedAt: 1, expiresAt: 1, createdAt: 1 } },
+  );
   if (!session) return { live: false, userId: null, createdAt: null };
   return { live: session.revokedAt == null && session.expiresAt > deps.now(), userId: String(session.userId), createdAt: session.createdAt };
 }
