@@ -63,7 +63,8 @@ const GENERATION_CLAIM_TTL_MS = 60_000;
 /**
  * How long an ending waits for a rotation that claimed a generation to write it. Past this the
  * rotating request is taken for dead (its process stopped between its two writes) and the ending
- * is written anyway.
+ * is written anyway: should the rotation write after all, it sets only the token fields, so the
+ * session stays ended (only two writes interleaving inside the embedded database could undo it).
  */
 const ENDING_WAIT_MS = 5_000;
 
@@ -149,7 +150,6 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
   if (session.expiresAt <= now) throw expired();
 
   const generation = session.generation + 1;
-  const claimedAt = Date.now();
   const [won, user] = await Promise.all([
     claimOnce(deps.db, generationKey(sessionId, generation), new Date(now.getTime() + GENERATION_CLAIM_TTL_MS), 'rotate'),
     deps.db.User.findById(session.userId, { status: 1, sessionsValidAfter: 1 }).lean(),
@@ -178,14 +178,12 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
     throw invalid();
   }
 
-  // An ending waits ENDING_WAIT_MS for this write before it writes anyway: a request held up
-  // for half of that (a paused process) gives up instead of writing after it.
-  if (Date.now() - claimedAt > ENDING_WAIT_MS / 2) throw invalid();
   const next = newRefreshToken(sessionId);
   const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, session.endsAt.getTime()));
   // By _id alone: the embedded database answers only that filter from an index (any other key
   // makes it read the whole collection). The generation claim already made this write the only
-  // one of its generation.
+  // one of its generation. Even written late (after an ending gave up waiting for it) it leaves
+  // the ending in place: it sets the token fields only.
   await deps.db.Session.updateOne(
     { _id: sessionId },
     {
@@ -209,33 +207,57 @@ async function writeEnding(deps: SessionDeps, sessionId: string, generation: num
   deps.onSessionEnded?.(sessionId);
 }
 
+/** Endings in flight in this process, by session: a second one joins the first. */
+const endingsInFlight = new Map<string, Promise<boolean>>();
+
 /**
  * Ends a session for good, whatever rotation is in flight (see the header comment). Returns true
  * when it was live (neither ended nor expired) until now. With `userId`, only a session of theirs.
  */
-export async function endSessionForGood(deps: SessionDeps, sessionId: string, reason: RevokedReason, userId?: string): Promise<boolean> {
+export function endSessionForGood(deps: SessionDeps, sessionId: string, reason: RevokedReason, userId?: string): Promise<boolean> {
+  // Already ending here (a batch of logouts, logoutAll on two devices): the session has one user,
+  // and it ends either way.
+  const inFlight = endingsInFlight.get(sessionId);
+  if (inFlight) return inFlight;
+  const ending = endOnce(deps, sessionId, reason, userId).finally(() => endingsInFlight.delete(sessionId));
+  endingsInFlight.set(sessionId, ending);
+  return ending;
+}
+
+async function endOnce(deps: SessionDeps, sessionId: string, reason: RevokedReason, userId: string | undefined): Promise<boolean> {
   const read = () => deps.db.Session.findById(sessionId, { userId: 1, generation: 1, revokedAt: 1, expiresAt: 1 }).lean();
   let session = await read();
   if (!session || (userId !== undefined && String(session.userId) !== userId) || session.revokedAt != null) return false;
   const wasLive = session.expiresAt > deps.now();
 
   // The next generation nobody holds: rotations hold at most one past the document's, so this
-  // takes a claim or two, even against a client refreshing back to back.
+  // takes a claim or two, even against a client refreshing back to back. Held by another ending
+  // (another instance, or a batch of logouts): that one writes it; wait for it.
   let generation = session.generation + 1;
   const claimUntil = new Date(deps.now().getTime() + GENERATION_CLAIM_TTL_MS);
-  while (!(await claimOnce(deps.db, generationKey(sessionId, generation), claimUntil, 'revoke'))) generation++;
+  let waitingFor: 'rotation' | 'ending' = 'rotation';
+  while (!(await claimOnce(deps.db, generationKey(sessionId, generation), claimUntil, 'revoke'))) {
+    const holder = await deps.db.Claim.findById(generationKey(sessionId, generation), { by: 1 }).lean();
+    if (holder?.by === 'revoke') {
+      waitingFor = 'ending';
+      break;
+    }
+    generation++;
+  }
 
   // Earlier generations are written first; a generation held by a dead request never is.
   const deadline = Date.now() + ENDING_WAIT_MS;
-  while (session.generation < generation - 1 && Date.now() < deadline) {
-    await sleep(2);
+  const done = () => (waitingFor === 'ending' ? false : session!.generation >= generation - 1);
+  for (let pause = 2; !done() && Date.now() < deadline; pause = Math.min(50, pause * 2)) {
+    await sleep(pause);
     session = await read();
     if (!session || session.revokedAt != null) {
       deps.onSessionEnded?.(sessionId);
-      return false;
+      return wasLive;
     }
   }
-  await writeEnding(deps, sessionId, generation, reason);
+  // The other ending never came (its process stopped): write one after all, as the next generation.
+  await writeEnding(deps, sessionId, waitingFor === 'ending' ? generation + 1 : generation, reason);
   return wasLive;
 }
 
