@@ -143,6 +143,14 @@ describe('refresh tokens', () => {
     await t.client().auth.refresh.mutate({ refreshToken: other.refreshToken });
   });
 
+  it('a rotated token shown again after its session already ended for reuse is still a reuse', async () => {
+    // What a late copy among several sent at once sees.
+    const first = await signUp(t);
+    await t.client().auth.refresh.mutate({ refreshToken: first.refreshToken });
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: first.refreshToken }), 'REFRESH_TOKEN_REUSED', 401);
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: first.refreshToken }), 'REFRESH_TOKEN_REUSED', 401);
+  });
+
   it('an unknown refresh token is refused and changes nothing', async () => {
     const before = await t.backend.services.db.Session.countDocuments({ revokedAt: null });
     await expectReason(t.client().auth.refresh.mutate({ refreshToken: 'wxr_' + 'A'.repeat(43) }), 'REFRESH_TOKEN_INVALID', 401);

@@ -140,8 +140,10 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
   const session = await deps.db.Session.findById(sessionId).lean();
   if (!session) throw invalid();
   if (!constantTimeEqual(presented, session.tokenHash)) {
-    if (session.previousHash != null && constantTimeEqual(presented, session.previousHash) && session.revokedAt == null) {
-      await endSessionForGood(deps, sessionId, 'reuse_detected');
+    // The token rotated last: a copy is in use (the session may have ended for it already, when
+    // several copies arrive at once).
+    if (session.previousHash != null && constantTimeEqual(presented, session.previousHash)) {
+      if (session.revokedAt == null) await endSessionForGood(deps, sessionId, 'reuse_detected');
       throw reused();
     }
     throw invalid();
