@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { userRouter } from './routers/user';
@@ -5,7 +6,9 @@ import { createCallerFactory, publicProcedure, router } from './trpc/init';
 
 export const appRouter = router({
   /** A no-op: liveness through tRPC, and the baseline the benchmark compares against. */
-  ping: publicProcedure.query(() => 'pong' as const),
+  ping: publicProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/ping', summary: 'Liveness: answers "pong"', tags: ['health'], output: z.literal('pong') } })
+    .query(() => 'pong' as const),
   auth: authRouter,
   user: userRouter,
   /** Operators only: in process with `admin: true` in the context (scripts/admin.ts); never over HTTP. */

@@ -7,6 +7,7 @@ import { phoneBindingModel, type PhoneBindingModel } from './models/phoneBinding
 import { claimModel, type ClaimModel } from './models/claim';
 import { wechatAccessTokenLeaseModel, wechatAccessTokenModel } from './models/wechatAccessToken';
 import { installClosedSocketWriteFix } from './closedSocketWrites';
+import { initDefinedModels } from './defineModel';
 
 /** How long opening the database, and each operation, waits for a server before failing. */
 export const SERVER_SELECTION_TIMEOUT_MS = 5000;
@@ -27,7 +28,7 @@ export interface Database {
 /**
  * Opens a connection of its own (not mongoose's global one) so that tests and scripts can hold
  * several, and builds the indexes the models declare (the unique openId index is what makes
- * simultaneous first logins create one user).
+ * simultaneous first logins create one user), the core's and those modules defined (defineModel).
  */
 export async function openDatabase(uri: string, opts: { dbName?: string } = {}): Promise<Database> {
   // Without it, about 4 in 10 database restarts leave the driver's server monitor waiting forever
@@ -57,6 +58,8 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     wechatAccessTokenModel(connection).init(),
     wechatAccessTokenLeaseModel(connection).init(),
   ]);
+  // The modules' own models (defineModel), after the core's: a module cannot take a core name.
+  await initDefinedModels(connection);
 
   return {
     connection,
