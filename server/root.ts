@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notesRouter } from './modules/notes/router';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { userRouter } from './routers/user';
@@ -11,6 +12,8 @@ export const appRouter = router({
     .query(() => 'pong' as const),
   auth: authRouter,
   user: userRouter,
+  // Modules: one line each (docs/extending.md).
+  notes: notesRouter,
   /** Operators only: in process with `admin: true` in the context (scripts/admin.ts); never over HTTP. */
   admin: adminRouter,
 });

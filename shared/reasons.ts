@@ -80,11 +80,11 @@ export function isErrorReason(value: unknown): value is ErrorReason {
 
 /**
  * The reasons modules define (server/modules/<name>/reasons.ts), added by declaration merging so
- * that `new AppError('NOTE_NOT_FOUND', ...)` and a client's `errorReason(err) === 'NOTE_NOT_FOUND'`
- * type-check:
+ * that `new AppError(NoteReason.NOTE_NOT_FOUND, ...)` and a client's
+ * `errorReason(err) === 'NOTE_NOT_FOUND'` type-check:
  *
- *     export const NOTE_REASONS = defineReasons({ NOTE_NOT_FOUND: 'NOT_FOUND' });
- *     type NoteReasons = typeof NOTE_REASONS;
+ *     export const NoteReason = defineReasons({ NOTE_NOT_FOUND: 'NOT_FOUND' });
+ *     type NoteReasons = typeof NoteReason;
  *     declare module '../../../shared/reasons' { interface ModuleReasons extends NoteReasons {} }
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -105,10 +105,11 @@ const REASON_NAME = /^[A-Z][A-Z0-9_]*$/;
  * A module's own reasons, as data (like ERROR_REASONS): each name with the tRPC code it travels
  * under, which also gives its HTTP status. From then on they flow like the core's: the tRPC
  * error's `data.reason`, the REST error body, the client's `errorReason()`, the OpenAPI document.
- * A name may not be one of the core's or another module's with another code: a client switching
- * on it must mean one thing.
+ * Returns the names (`NoteReason.NOTE_NOT_FOUND === 'NOTE_NOT_FOUND'`): a service that throws one
+ * imports it, so the reasons are defined before they can be thrown. A name may not be one of the
+ * core's, or another module's with another code: a client switching on it must mean one thing.
  */
-export function defineReasons<const R extends Record<string, ReasonCode>>(reasons: R): R {
+export function defineReasons<const R extends Record<string, ReasonCode>>(reasons: R): { readonly [K in keyof R]: K } {
   for (const [name, code] of Object.entries(reasons)) {
     if (!REASON_NAME.test(name)) throw new Error(`reason ${name}: write it in UPPER_SNAKE_CASE`);
     if (Object.prototype.hasOwnProperty.call(ERROR_REASONS, name)) throw new Error(`reason ${name} is one of the core's; name yours after your module`);
@@ -116,7 +117,7 @@ export function defineReasons<const R extends Record<string, ReasonCode>>(reason
     if (known !== undefined && known !== code) throw new Error(`reason ${name} is already defined with ${known}`);
     moduleReasons.set(name, code);
   }
-  return reasons;
+  return Object.fromEntries(Object.keys(reasons).map((name) => [name, name])) as { readonly [K in keyof R]: K };
 }
 
 /** The tRPC code of a reason, core or module; undefined for a name nobody defined. */
