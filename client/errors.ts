@@ -18,7 +18,7 @@ export class MiniProgramClientError extends Error {
   override name = 'MiniProgramClientError';
   constructor(
     /** A server reason too, for answers that do not come through tRPC (the cloudID phone binding). */
-    readonly reason: TransportReason | ErrorReason,
+    readonly reason: TransportReason | Reason,
     message: string,
     readonly status?: number,
   ) {

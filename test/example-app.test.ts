@@ -247,7 +247,6 @@ describe('the example mini program', () => {
 
   it("the notes page: the example module's procedures from the phone, its own reason handled", async () => {
     const phone = launch(uniqueOpenId('example'));
-    phone.app.onLaunch();
     await registerThroughLoginPage(phone, 'Nora');
     const page = await phone.openPage('pages/notes/notes');
     expect(page.data).toMatchObject({ notes: [], error: '' });

@@ -1,10 +1,12 @@
-const app = getApp();
+import type { ExampleApp } from '../../app';
+
+const app = getApp<ExampleApp>();
 
 // The example module (server/modules/notes) from the phone: the same client and the same automatic
-// login as auth.me; its procedures are typed from the server's router like the core's.
+// login as auth.me; its procedures and its reason are typed from the server's router like the core's.
 Page({
   data: {
-    notes: [],
+    notes: [] as { id: string; text: string }[],
     text: '',
     error: '',
   },
@@ -22,7 +24,7 @@ Page({
     }
   },
 
-  onInput(e) {
+  onInput(e: WechatMiniprogram.Input) {
     this.setData({ text: e.detail.value });
   },
 
@@ -36,7 +38,7 @@ Page({
     }
   },
 
-  async onDeleteTap(e) {
+  async onDeleteTap(e: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { id: string }>) {
     try {
       await app.client.api.notes.delete.mutate({ id: e.currentTarget.dataset.id });
     } catch (err) {
@@ -46,7 +48,7 @@ Page({
     return this.refresh();
   },
 
-  showError(err) {
+  showError(err: unknown) {
     const { reason, message } = app.describeError(err);
     this.setData({ error: reason });
     wx.showToast({ title: message, icon: 'none' });
