@@ -1,6 +1,6 @@
 import { TRPCClientError } from '@trpc/client';
 import type { AppErrorData } from '../shared/errors';
-import type { ErrorReason } from '../shared/reasons';
+import type { Reason } from '../shared/reasons';
 
 /** Failures that never reached the server's procedures, named like the server's reasons. */
 export type TransportReason =
@@ -10,14 +10,15 @@ export type TransportReason =
   | 'WX_LOGIN_FAILED' // wx.login itself failed
   | 'REGISTRATION_DECLINED'; // the app's onRegister callback returned nothing
 
-export type ClientErrorReason = ErrorReason | TransportReason | 'UNKNOWN';
+/** The server's reasons (the core's and the modules') and the client's own. */
+export type ClientErrorReason = Reason | TransportReason | 'UNKNOWN';
 
 /** Thrown by the transport and the session flow; reaches the app as the cause of a TRPCClientError or as is. */
 export class MiniProgramClientError extends Error {
   override name = 'MiniProgramClientError';
   constructor(
     /** A server reason too, for answers that do not come through tRPC (the cloudID phone binding). */
-    readonly reason: TransportReason | ErrorReason,
+    readonly reason: TransportReason | Reason,
     message: string,
     readonly status?: number,
   ) {

@@ -1,14 +1,15 @@
-import type { AppErrorData, ErrorReason } from '../shared';
+import type { AppErrorData, Reason } from '../shared';
 
 /**
  * An expected failure, as a value the service layer throws: a stable reason, a message safe to
  * show a user (never a secret or an internal detail), and optional extra data for the client.
- * It knows nothing of HTTP or tRPC; server/trpc maps it to a tRPC error by ERROR_REASONS.
+ * It knows nothing of HTTP or tRPC; server/trpc maps it to a tRPC error by its reason's code
+ * (codeOfReason: the core's ERROR_REASONS or a module's defineReasons).
  */
 export class AppError extends Error {
   override name = 'AppError';
   constructor(
-    readonly reason: ErrorReason,
+    readonly reason: Reason,
     message: string,
     readonly details: Omit<AppErrorData, 'reason'> = {},
   ) {

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { notesRouter } from './modules/notes/router';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { userRouter } from './routers/user';
@@ -5,9 +7,13 @@ import { createCallerFactory, publicProcedure, router } from './trpc/init';
 
 export const appRouter = router({
   /** A no-op: liveness through tRPC, and the baseline the benchmark compares against. */
-  ping: publicProcedure.query(() => 'pong' as const),
+  ping: publicProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/ping', summary: 'Liveness: answers "pong"', tags: ['health'], output: z.literal('pong') } })
+    .query(() => 'pong' as const),
   auth: authRouter,
   user: userRouter,
+  // Modules: one line each (docs/extending.md).
+  notes: notesRouter,
   /** Operators only: in process with `admin: true` in the context (scripts/admin.ts); never over HTTP. */
   admin: adminRouter,
 });

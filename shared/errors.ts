@@ -1,11 +1,11 @@
-import type { ErrorReason } from './reasons';
+import type { Reason } from './reasons';
 
 /**
  * The `data` of every tRPC error this server sends (beside tRPC's own code, httpStatus, path).
  * Clients switch on `reason`.
  */
 export interface AppErrorData {
-  reason: ErrorReason;
+  reason: Reason;
   /** With USER_NOT_REGISTERED: a short-lived single-use ticket for auth.register. */
   registrationTicket?: string;
   /** With rate limits: seconds until a retry can succeed. */

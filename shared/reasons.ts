@@ -1,3 +1,5 @@
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+
 /**
  * Every expected failure has a stable reason: clients switch on `error.data.reason`, never on
  * message text. Defined once, as data, with the tRPC code each one travels under.
@@ -64,6 +66,7 @@ export const ERROR_REASONS = {
   INTERNAL: 'INTERNAL_SERVER_ERROR',
 } as const;
 
+/** The reasons of the core: a closed set, documented one by one in the README. */
 export type ErrorReason = keyof typeof ERROR_REASONS;
 export type ErrorCode = (typeof ERROR_REASONS)[ErrorReason];
 
@@ -73,4 +76,57 @@ export const ErrorReason = Object.fromEntries(
 
 export function isErrorReason(value: unknown): value is ErrorReason {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_REASONS, value);
+}
+
+/**
+ * The reasons modules define (server/modules/<name>/reasons.ts), added by declaration merging so
+ * that `new AppError(NoteReason.NOTE_NOT_FOUND, ...)` and a client's
+ * `errorReason(err) === 'NOTE_NOT_FOUND'` type-check:
+ *
+ *     export const NoteReason = defineReasons({ NOTE_NOT_FOUND: 'NOT_FOUND' });
+ *     type NoteReasons = typeof NoteReason;
+ *     declare module '../../../shared/reasons' { interface ModuleReasons extends NoteReasons {} }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ModuleReasons {}
+
+/** Any reason an error can carry: one of the core's or one a module defined. */
+export type Reason = ErrorReason | (keyof ModuleReasons & string);
+
+/** The tRPC codes a module's reason may travel under (tRPC's own list). */
+export type ReasonCode = TRPC_ERROR_CODE_KEY;
+
+/** What modules defined, by name; filled as their reasons.ts files are imported (by the router). */
+const moduleReasons = new Map<string, ReasonCode>();
+
+const REASON_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/**
+ * A module's own reasons, as data (like ERROR_REASONS): each name with the tRPC code it travels
+ * under, which also gives its HTTP status. From then on they flow like the core's: the tRPC
+ * error's `data.reason`, the REST error body, the client's `errorReason()`, the OpenAPI document.
+ * Returns the names (`NoteReason.NOTE_NOT_FOUND === 'NOTE_NOT_FOUND'`): a service that throws one
+ * imports it, so the reasons are defined before they can be thrown. A name may not be one of the
+ * core's, or another module's with another code: a client switching on it must mean one thing.
+ */
+export function defineReasons<const R extends Record<string, ReasonCode>>(reasons: R): { readonly [K in keyof R]: K } {
+  for (const [name, code] of Object.entries(reasons)) {
+    if (!REASON_NAME.test(name)) throw new Error(`reason ${name}: write it in UPPER_SNAKE_CASE`);
+    if (Object.prototype.hasOwnProperty.call(ERROR_REASONS, name)) throw new Error(`reason ${name} is one of the core's; name yours after your module`);
+    const known = moduleReasons.get(name);
+    if (known !== undefined && known !== code) throw new Error(`reason ${name} is already defined with ${known}`);
+    moduleReasons.set(name, code);
+  }
+  return Object.fromEntries(Object.keys(reasons).map((name) => [name, name])) as { readonly [K in keyof R]: K };
+}
+
+/** The tRPC code of a reason, core or module; undefined for a name nobody defined. */
+export function codeOfReason(reason: string): ReasonCode | undefined {
+  if (Object.prototype.hasOwnProperty.call(ERROR_REASONS, reason)) return ERROR_REASONS[reason as ErrorReason];
+  return moduleReasons.get(reason);
+}
+
+/** Every reason known now, core first, with its code: for documents and tests. */
+export function allReasons(): Record<string, ReasonCode> {
+  return { ...ERROR_REASONS, ...Object.fromEntries(moduleReasons) };
 }

@@ -57,6 +57,12 @@ export async function exercise(url: string) {
   const updated = await client.api.user.updateProfile.mutate(update);
   const pong: 'pong' = await client.api.ping.query();
   const keyValid: boolean = (await client.api.user.checkSession.query()).valid;
+  // The example module's procedures and reason (server/modules/notes), typed like the core's.
+  const note: RouterOutputs['notes']['create'] = await client.api.notes.create.mutate({ text: 'typed note' });
+  const notes: RouterOutputs['notes']['list'] = await client.api.notes.list.query({ limit: 5 });
+  await client.api.notes.delete.mutate({ id: note.id });
+  const again: ClientErrorReason | null = await client.api.notes.delete.mutate({ id: note.id }).then(() => null, errorReason);
+  const noteGone: 'NOTE_NOT_FOUND' | null = again === 'NOTE_NOT_FOUND' ? again : null;
   let refused: ClientErrorReason = 'UNKNOWN';
   let retryAfterS: number | undefined;
   try {
@@ -78,6 +84,9 @@ export async function exercise(url: string) {
     updatedNickName: updated.nickName,
     pong,
     keyValid,
+    noteTexts: notes.map((n) => n.text),
+    noteCreatedAtIsDate: note.createdAt instanceof Date,
+    noteGone,
     refused,
     retryAfterS: retryAfterS ?? null,
     serverReason: serverReason ?? null,
@@ -106,6 +115,8 @@ export function wrongCalls(client: MiniProgramClient) {
   client.api.admin.listUsers.query({});
   // @ts-expect-error auth.refresh needs its refresh token
   client.api.auth.refresh.mutate();
+  // @ts-expect-error a note needs its text
+  client.api.notes.create.mutate({});
   // @ts-expect-error user.updateProfile takes an object
   client.api.user.updateProfile.mutate('Alice');
   // @ts-expect-error the user has no session_key, nor anything else not in the output
@@ -209,7 +220,7 @@ describe('wxlogin-client.d.ts', () => {
       expected.push(lines.indexOf(line) + 1 - expected.length); // the line below, once the marker is gone
       return false;
     });
-    expect(expected.length).toBe(13);
+    expect(expected.length).toBe(14);
     const folder = miniProgramFolder({ 'pages/typed/typed.ts': unmarked.join('\n') });
     const { code, output } = await tsc(folder);
     expect(code).not.toBe(0);
@@ -243,6 +254,9 @@ describe('wxlogin-client.d.ts', () => {
         updatedNickName: 'Typed too',
         pong: 'pong',
         keyValid: true,
+        noteTexts: ['typed note'],
+        noteCreatedAtIsDate: true,
+        noteGone: 'NOTE_NOT_FOUND',
         refused: 'REFRESH_TOKEN_INVALID',
         retryAfterS: null,
         serverReason: 'REFRESH_TOKEN_INVALID',

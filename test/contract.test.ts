@@ -2,8 +2,10 @@ import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createCaller, createContext, type AppRouter } from '../server/root';
-import type { ErrorReason, LoginOutput, UserOutput } from '../shared';
+import type { NoteOutput } from '../server/modules/notes/schemas';
+import type { ProcedureDef } from '../server/rest/restProcedures';
+import { appRouter, createCaller, createContext, type AppRouter } from '../server/root';
+import type { AppErrorData, ErrorReason, LoginOutput, Reason, UserOutput } from '../shared';
 import { ERROR_REASONS } from '../shared';
 import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
 
@@ -51,6 +53,36 @@ describe('the client types are inferred from AppRouter', () => {
   it('every reason maps to a tRPC code', () => {
     expectTypeOf<ErrorReason>().toEqualTypeOf<keyof typeof ERROR_REASONS>();
     expect(Object.keys(ERROR_REASONS).length).toBeGreaterThan(20);
+  });
+
+  it("a module's procedures and reasons, from the router alone (the example module, notes)", () => {
+    expectTypeOf<In['notes']['create']>().toEqualTypeOf<{ text: string }>();
+    expectTypeOf<{ limit: number; offset: number }>().toExtend<In['notes']['list']>();
+    expectTypeOf<undefined>().toExtend<In['notes']['list']>();
+    expectTypeOf<Out['notes']['list']>().toEqualTypeOf<NoteOutput[]>();
+    expectTypeOf<Out['notes']['create']['createdAt']>().toEqualTypeOf<Date>();
+    // Its reasons join the core's in the error data, not the core's closed set.
+    expectTypeOf<'NOTE_NOT_FOUND'>().toExtend<Reason>();
+    expectTypeOf<'NOTE_NOT_FOUND'>().not.toExtend<ErrorReason>();
+    expectTypeOf<AppErrorData['reason']>().toEqualTypeOf<Reason>();
+    const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: 'http://127.0.0.1:1/trpc', transformer: superjson })] });
+    // @ts-expect-error: text is required
+    void (() => api.notes.create.mutate({}));
+  });
+});
+
+/** Every procedure of the router, by dotted path: a module's are here as soon as it is mounted. */
+const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: ProcedureDef }>);
+
+describe('every procedure of the router', () => {
+  it('includes the mounted modules', () => {
+    expect(procedures.map(([path]) => path)).toEqual(expect.arrayContaining(['auth.login', 'notes.create', 'notes.list', 'notes.delete']));
+  });
+
+  // The client's types and what goes out are one schema: a procedure returning a document as it
+  // is (a userId, a hash ...) would send whatever the document holds.
+  it.each(procedures)('%s declares its output schema (.output(), or `output` in its REST meta)', (_path, { _def }) => {
+    expect(_def.output ?? _def.meta?.openapi?.output).toBeDefined();
   });
 });
 

@@ -245,6 +245,33 @@ describe('the example mini program', () => {
     expect(refused).toBe('REFRESH_TOKEN_INVALID');
   });
 
+  it("the notes page: the example module's procedures from the phone, its own reason handled", async () => {
+    const phone = launch(uniqueOpenId('example'));
+    await registerThroughLoginPage(phone, 'Nora');
+    const page = await phone.openPage('pages/notes/notes');
+    expect(page.data).toMatchObject({ notes: [], error: '' });
+
+    page.onInput({ detail: { value: 'buy rice' } });
+    await page.onAddTap();
+    page.onInput({ detail: { value: 'call mum' } });
+    await page.onAddTap();
+    expect(page.data.notes.map((n: { text: string }) => n.text)).toEqual(['call mum', 'buy rice']);
+    expect(page.data.text).toBe('');
+
+    // Deleted here, then a stale second tap: NOTE_NOT_FOUND, which the page takes as done.
+    const target = { currentTarget: { dataset: { id: page.data.notes[1].id } } };
+    await page.onDeleteTap(target);
+    await page.onDeleteTap(target);
+    expect(page.data.notes.map((n: { text: string }) => n.text)).toEqual(['call mum']);
+    expect(page.data.error).toBe('');
+
+    // An empty note is the server's INVALID_INPUT, told to the user.
+    page.onInput({ detail: { value: '   ' } });
+    await page.onAddTap();
+    expect(page.data.error).toBe('INVALID_INPUT');
+    expect(phone.toasts.at(-1)).toMatchObject({ icon: 'none' });
+  });
+
   it('log out without network: the phone forgets the session and says the server was not told', async () => {
     const openid = uniqueOpenId('example');
     const phone = launch(openid);

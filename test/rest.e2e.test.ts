@@ -1,7 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIV3 } from 'openapi-types';
 import { describe, expect, it } from 'vitest';
-import { ERROR_REASONS } from '../shared';
+import { allReasons, ERROR_REASONS } from '../shared';
 import { appRouter } from '../server/root';
 import { uniqueOpenId, useTestBackend, type TestBackend } from './helpers/testBackend';
 
@@ -42,7 +42,9 @@ function expectError(answer: Answer, status: number, reason: string) {
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const phoneOf = () => ({ purePhoneNumber: `137${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`, countryCode: '86' });
 
-const publicProcedures = () => Object.keys(appRouter._def.procedures).filter((p) => !p.startsWith('admin.'));
+type Defs = Record<string, { _def: { meta?: { openapi?: unknown } } }>;
+/** The procedures that declare a REST route beside them (`.meta({ openapi })`): opt-in. */
+const exposedProcedures = () => Object.entries(appRouter._def.procedures as unknown as Defs).filter(([, p]) => p._def.meta?.openapi).map(([path]) => path);
 const adminProcedures = () => Object.keys(appRouter._def.procedures).filter((p) => p.startsWith('admin.'));
 
 describe('REST API, OpenAPI document and legacy routes (explicit registration)', () => {
@@ -75,10 +77,12 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
       await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
     });
 
-    it('has every public procedure, no admin procedure, and security exactly on the protected ones', async () => {
+    it('has every procedure that declares a route (every core public one among them), no admin procedure, and security exactly on the protected ones', async () => {
       const doc = await document();
       const ops = operations(doc).filter((o) => o.op['x-trpc-procedure']);
-      expect(ops.map((o) => o.op['x-trpc-procedure']).sort()).toEqual(publicProcedures().sort());
+      expect(ops.map((o) => o.op['x-trpc-procedure']).sort()).toEqual(exposedProcedures().sort());
+      const core = Object.keys(appRouter._def.procedures).filter((p) => /^(ping|auth\.|user\.)/.test(p));
+      expect(exposedProcedures()).toEqual(expect.arrayContaining(core));
       for (const admin of adminProcedures()) expect(JSON.stringify(doc)).not.toContain(`"${admin}"`);
       expect(Object.keys(doc.paths).filter((p) => /admin/i.test(p))).toEqual([]);
 
@@ -107,7 +111,9 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
     it('points every error response at one Error schema that lists every reason', async () => {
       const doc = await document();
       const reason = doc.components!.schemas!.ErrorReason as OpenAPIV3.SchemaObject;
-      expect([...(reason.enum ?? [])].sort()).toEqual(Object.keys(ERROR_REASONS).sort());
+      // The core's and those the modules define (the example module's NOTE_NOT_FOUND).
+      expect([...(reason.enum ?? [])].sort()).toEqual(Object.keys(allReasons()).sort());
+      expect(reason.enum).toEqual(expect.arrayContaining([...Object.keys(ERROR_REASONS), 'NOTE_NOT_FOUND']));
       const error = doc.components!.schemas!.Error as OpenAPIV3.SchemaObject;
       expect((error.properties!.error as OpenAPIV3.SchemaObject).properties!.reason).toEqual({ $ref: '#/components/schemas/ErrorReason' });
       for (const { path, op } of operations(doc).filter((o) => o.op['x-trpc-procedure'])) {

@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorReason } from '../../shared';
+import type { ErrorReason, Reason } from '../../shared';
 import type { AppServices } from '../appServices';
 import { AppError, isDatabaseUnavailable } from '../errors';
 import { authenticate } from '../services/authenticate';
@@ -11,7 +11,7 @@ import { detectImageType } from './imageType';
 import { sendRestError, statusOfReason } from '../rest/restErrors';
 
 /** The plain JSON error of non-tRPC routes (the REST routes' shape), with the reason's HTTP status. */
-function sendError(reply: FastifyReply, reason: ErrorReason, message: string, retryAfterS?: number) {
+function sendError(reply: FastifyReply, reason: Reason, message: string, retryAfterS?: number) {
   return sendRestError(reply, { status: statusOfReason(reason), reason, message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) });
 }
 

@@ -1,6 +1,6 @@
 import { TRPCError, getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ERROR_REASONS } from '../../shared';
+import { codeOfReason } from '../../shared';
 import { AppError } from '../errors';
 import { statusOfReason } from '../rest/restErrors';
 import { appRouter } from '../root';
@@ -43,7 +43,7 @@ function trpcErrorBody(req: FastifyRequest, cause: AppError) {
   }
   const config = appRouter._def._config;
   const items = paths.map((path) => {
-    const error = new TRPCError({ code: ERROR_REASONS[cause.reason], message: cause.message, cause });
+    const error = new TRPCError({ code: codeOfReason(cause.reason) ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
     const shape = getTRPCErrorShape({ config, error, type: 'unknown', path, input: undefined, ctx: undefined });
     return transformTRPCResponse(config, { error: shape });
   });

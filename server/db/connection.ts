@@ -9,6 +9,7 @@ import { userSessionsModel, type UserSessionsModel } from './models/userSessions
 import { legacyRefreshTokenModel, type LegacyRefreshTokenModel } from './models/legacyRefreshToken';
 import { wechatAccessTokenLeaseModel, wechatAccessTokenModel } from './models/wechatAccessToken';
 import { installClosedSocketWriteFix } from './closedSocketWrites';
+import { initDefinedModels } from './defineModel';
 
 /** How long opening the database, and each operation, waits for a server before failing. */
 export const SERVER_SELECTION_TIMEOUT_MS = 5000;
@@ -31,7 +32,7 @@ export interface Database {
 /**
  * Opens a connection of its own (not mongoose's global one) so that tests and scripts can hold
  * several, and builds the indexes the models declare (the unique openId index is what makes
- * simultaneous first logins create one user).
+ * simultaneous first logins create one user), the core's and those modules defined (defineModel).
  */
 export async function openDatabase(uri: string, opts: { dbName?: string } = {}): Promise<Database> {
   // Without it, about 4 in 10 database restarts leave the driver's server monitor waiting forever
@@ -65,6 +66,8 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     wechatAccessTokenModel(connection).init(),
     wechatAccessTokenLeaseModel(connection).init(),
   ]);
+  // The modules' own models (defineModel), after the core's: a module cannot take a core name.
+  await initDefinedModels(connection);
 
   return {
     connection,

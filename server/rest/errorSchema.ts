@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { ERROR_REASONS, type ErrorReason } from '../../shared';
+import { allReasons } from '../../shared';
+// The router first, and with it every module's defineReasons: the list below is read once.
+import '../root';
 
-/** Every reason of shared/reasons.ts, for the OpenAPI document. */
+/** Every reason, the core's (shared/reasons.ts) and the modules', for the OpenAPI document. */
 export const reasonSchema = z
-  .enum(Object.keys(ERROR_REASONS) as [ErrorReason, ...ErrorReason[]])
+  .enum(Object.keys(allReasons()) as [string, ...string[]])
   .meta({ id: 'ErrorReason', description: 'Stable: switch on it, never on the message. The HTTP status is the one of its tRPC code (README, "Error reasons").' });
 
 export const issuesSchema = z

@@ -11,7 +11,7 @@ import { registerProcedureRoutes } from './restRoutes';
 /**
  * The HTTP API for clients that do not speak tRPC (uni-app, Taro, other languages):
  * - `GET /openapi.json`: the OpenAPI 3 document, generated from the procedures' zod schemas;
- * - `/api/...`: one REST route per public procedure (server/rest/routeTable.ts);
+ * - `/api/...`: one REST route per procedure that declares `.meta({ openapi })` (restProcedures.ts);
  * - `POST /user/wxlogin`, `/oauth/token`, `/accounts/wxapp`: legacy blog-handler shapes.
  * All of them call the procedures in process (createCaller), so nothing behaves differently from /trpc.
  */

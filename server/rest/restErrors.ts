@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyError, FastifyReply } from 'fastify';
-import { ERROR_REASONS, type AppErrorData, type ErrorReason } from '../../shared';
+import { codeOfReason, type AppErrorData, type Reason } from '../../shared';
 import { AppError, isDatabaseUnavailable } from '../errors';
 import type { Logger } from '../logger';
 import { refusalOf, type Refusal } from '../requestRefusals';
@@ -12,19 +12,19 @@ export { describeIssues };
 /** A failure as the REST routes answer it: the reason's HTTP status and the data a client may see. */
 export interface RestError {
   status: number;
-  reason: ErrorReason;
+  reason: Reason;
   message: string;
   issues?: AppErrorData['issues'];
   registrationTicket?: string;
   retryAfterS?: number;
 }
 
-/** The HTTP status of a reason: the one of its tRPC code (shared/reasons.ts). */
-export function statusOfReason(reason: ErrorReason): number {
-  return getHTTPStatusCodeFromError(new TRPCError({ code: ERROR_REASONS[reason] }));
+/** The HTTP status of a reason, core or module: the one of its tRPC code (shared/reasons.ts). */
+export function statusOfReason(reason: Reason): number {
+  return getHTTPStatusCodeFromError(new TRPCError({ code: codeOfReason(reason) ?? 'INTERNAL_SERVER_ERROR' }));
 }
 
-function restError(reason: ErrorReason, message: string, data: Omit<AppErrorData, 'reason'> = {}): RestError {
+function restError(reason: Reason, message: string, data: Omit<AppErrorData, 'reason'> = {}): RestError {
   const error: RestError = { status: statusOfReason(reason), reason, message };
   if (data.issues) error.issues = data.issues;
   if (data.registrationTicket !== undefined) error.registrationTicket = data.registrationTicket;

@@ -4,18 +4,18 @@ import type { Logger } from '../logger';
 import { callByPath, callerForRequest } from './callProcedure';
 import { queryInput } from './queryInput';
 import { sendRestError, toRestError } from './restErrors';
-import { procedureDef, restRouteEntries } from './routeTable';
+import { restProcedures } from './restProcedures';
 
 /**
- * `/api/...`: one route per public procedure (server/rest/routeTable.ts). POST routes take the input
- * as a JSON body, GET routes as the query string (converted per the input schema, see queryInput). The answer is the procedure's output as plain
- * JSON (Dates as ISO strings); a failure is `{ error: { reason, message, ... } }` with the status of
- * its reason's tRPC code.
+ * `/api/...`: one route per procedure that declares `.meta({ openapi })` (restProcedures.ts). POST
+ * routes take the input as a JSON body, GET routes as the query string (converted per the input
+ * schema, see queryInput). The answer is the procedure's output as plain JSON (Dates as ISO
+ * strings); a failure is `{ error: { reason, message, ... } }` with the status of its reason's tRPC
+ * code.
  */
 export function registerProcedureRoutes(scope: FastifyInstance, services: AppServices): void {
-  for (const [path, route] of restRouteEntries()) {
+  for (const { path, route, input: inputSchema } of restProcedures()) {
     // A procedure without an input ignores whatever is sent.
-    const inputSchema = procedureDef(path)?.inputs[0];
     scope.route({
       method: route.method,
       url: route.path,

@@ -7,6 +7,7 @@ import {
   refreshOutput,
   registerInput,
   registerOutput,
+  userOutput,
 } from '../../shared';
 import { login, logout, logoutAll, refresh, register } from '../services/auth';
 import type { Context } from '../trpc/context';
@@ -17,25 +18,55 @@ const client = (ctx: Context) => ({ userAgent: ctx.userAgent, ip: ctx.clientIp }
 
 export const authRouter = router({
   login: rateLimitedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/auth/login',
+        summary: 'Log in with a wx.login code (unknown user: 401 USER_NOT_REGISTERED with a registrationTicket)',
+        reasons: ['USER_NOT_REGISTERED', 'USER_BANNED', 'WECHAT_USER_BLOCKED', 'WECHAT_RATE_LIMITED', 'WECHAT_ERROR'],
+      },
+    })
     .input(loginInput)
     .output(loginOutput)
     .mutation(({ ctx, input }) => login(ctx.services.auth, input, ctx.appId, client(ctx), ctx.gatewayCaller)),
 
   register: rateLimitedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/auth/register',
+        summary: 'Register with a wx.login code or the registrationTicket of a USER_NOT_REGISTERED login',
+        reasons: ['REGISTRATION_TICKET_INVALID', 'USER_BANNED', 'WECHAT_USER_BLOCKED', 'USER_EXISTS', 'WECHAT_RATE_LIMITED', 'WECHAT_ERROR'],
+      },
+    })
     .input(registerInput)
     .output(registerOutput)
     .mutation(({ ctx, input }) => register(ctx.services.auth, input, ctx.appId, client(ctx), ctx.gatewayCaller)),
 
   refresh: rateLimitedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/auth/refresh',
+        summary: 'Trade a refresh token for a new token pair (single-use; a reused token revokes the session)',
+        reasons: ['REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_EXPIRED', 'REFRESH_TOKEN_REUSED', 'USER_BANNED'],
+      },
+    })
     .input(refreshInput)
     .output(refreshOutput)
     .mutation(({ ctx, input }) => refresh(ctx.services.auth, input.refreshToken, client(ctx))),
 
-  logout: protectedProcedure.output(logoutOutput).mutation(({ ctx }) => logout(ctx.services.auth, ctx.claims.userId, ctx.claims.sessionId)),
+  logout: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/api/auth/logout', summary: 'End the session of this access token' } })
+    .output(logoutOutput).mutation(({ ctx }) => logout(ctx.services.auth, ctx.claims.userId, ctx.claims.sessionId)),
 
-  logoutAll: protectedProcedure.output(logoutAllOutput).mutation(({ ctx }) => logoutAll(ctx.services.auth, ctx.claims.userId)),
+  logoutAll: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/api/auth/logout-all', summary: 'End every session of the user' } })
+    .output(logoutAllOutput).mutation(({ ctx }) => logoutAll(ctx.services.auth, ctx.claims.userId)),
 
   // Validated against userOutput where it is built (once per cached user); the document takes
-  // the schema from the route table.
-  me: protectedProcedure.query(({ ctx }) => reusedUserOutput(ctx.user, ctx.openId, ctx.services.avatarUrls)),
+  // the schema from the meta.
+  me: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/auth/me', summary: 'The user of this access token', output: userOutput } })
+    .query(({ ctx }) => reusedUserOutput(ctx.user, ctx.openId, ctx.services.avatarUrls)),
 });

@@ -26,16 +26,31 @@ export interface CreateContextOptions {
   admin?: boolean | undefined;
 }
 
+/**
+ * The context every procedure gets, and what a module's service functions are handed:
+ * - `db`: the database (`db.connection` for a module's own models, see defineModel);
+ * - `log`: the request's logger (pino; carries the request id). Never log a token or a secret;
+ * - `now()`: the clock (tests move it), for every timestamp a service writes;
+ * - `limiter`: the rate limiter (`limiter.check('user', userId)` counts one call in the per-user
+ *   bucket and throws RATE_LIMITED over the limit; userLimitedProcedure does it for you);
+ * - `clientIp`, `userAgent`, `appId` (the mini program the request names);
+ * - `services`: the core's wiring (auth, WeChat, tokens ...), for the core's own procedures.
+ * A protectedProcedure adds `user` (the signed-in, active user), `openId` and `claims`.
+ */
 export function createContext(opts: CreateContextOptions) {
+  const { services } = opts;
   return {
-    services: opts.services,
+    services,
+    db: services.db,
+    log: opts.log ?? services.logger,
+    now: services.auth.now,
+    limiter: services.auth.limiter,
     authorization: opts.authorization,
     gatewayCaller: opts.gatewayCaller,
     appId: opts.appId,
     clientIp: opts.clientIp,
     userAgent: opts.userAgent,
     admin: opts.admin === true,
-    log: opts.log ?? opts.services.logger,
   };
 }
 

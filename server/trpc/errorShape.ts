@@ -1,17 +1,21 @@
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
-import { ERROR_REASONS, type AppErrorData, type ErrorReason } from '../../shared';
+import { codeOfReason, type AppErrorData, type ErrorReason } from '../../shared';
 import { AppError, isDatabaseUnavailable } from '../errors';
 
 /**
  * Turns whatever a procedure threw into the error the client sees. Service functions throw
- * AppError (no tRPC in them); here each becomes a TRPCError whose code follows its reason.
+ * AppError (no tRPC in them); here each becomes a TRPCError whose code follows its reason
+ * (codeOfReason: the core's reasons and those modules define, the one registry of both).
  * A database that cannot be reached is SERVICE_UNAVAILABLE; anything else unexpected stays
  * INTERNAL_SERVER_ERROR and its message is replaced, so no internals reach the client.
  */
 export function toTRPCError(error: TRPCError): TRPCError {
   const cause = error.cause;
   if (cause instanceof AppError) {
-    return new TRPCError({ code: ERROR_REASONS[cause.reason], message: cause.message, cause });
+    const code = codeOfReason(cause.reason);
+    // A reason no defineReasons declared is a bug of ours: INTERNAL (logged), not a guess.
+    if (code === undefined) return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: INTERNAL_MESSAGE, cause: new Error(`undefined reason ${cause.reason}`) });
+    return new TRPCError({ code, message: cause.message, cause });
   }
   if (isDatabaseUnavailable(cause) || isDatabaseUnavailable(error)) {
     const unavailable = new AppError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; try again shortly');

@@ -2,7 +2,7 @@ import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import { TRPCError, getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_REASONS, type ErrorReason } from '../../shared';
+import { codeOfReason, type Reason } from '../../shared';
 import type { AppServices } from '../appServices';
 import { AppError } from '../errors';
 import { refusalOf } from '../requestRefusals';
@@ -70,8 +70,8 @@ function batchPaths(req: FastifyRequest): string[] | undefined {
  * over the limit gets one item for all its calls (tRPC's clients apply it to each): building one
  * per call would let an oversized batch cost us more.
  */
-function sendTrpcError(req: FastifyRequest, reply: FastifyReply, reason: ErrorReason, message: string, maxCalls: number) {
-  const code = ERROR_REASONS[reason];
+function sendTrpcError(req: FastifyRequest, reply: FastifyReply, reason: Reason, message: string, maxCalls: number) {
+  const code = codeOfReason(reason) ?? 'INTERNAL_SERVER_ERROR';
   const config = appRouter._def._config;
   const item = (path: string | undefined) => {
     const error = new TRPCError({ code, message, cause: new AppError(reason, message) });

@@ -2,10 +2,11 @@ import { getTRPCErrorFromUnknown, initTRPC, type TRPCError } from '@trpc/server'
 import { ipBucketKey } from '../rateLimit/ipBucket';
 import { authenticate } from '../services/authenticate';
 import type { Context } from './context';
+import type { ProcedureMeta } from './meta';
 import { transformer } from './reusedOutputs';
 import { errorData, publicMessage, toTRPCError } from './errorShape';
 
-const t = initTRPC.context<Context>().create({
+const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   transformer,
   // Never put stacks into responses, whatever NODE_ENV says.
   isDev: false,

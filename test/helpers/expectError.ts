@@ -1,12 +1,12 @@
 import { TRPCClientError } from '@trpc/client';
 import { expect } from 'vitest';
-import type { AppErrorData, ErrorReason } from '../../shared';
+import type { AppErrorData, Reason } from '../../shared';
 import type { AppRouter } from '../../server/root';
 
 type ClientError = TRPCClientError<AppRouter> & { data: AppErrorData & { httpStatus: number; code: string } };
 
 /** Awaits a call that must fail with this reason; returns the typed error for further checks. */
-export async function expectReason(call: Promise<unknown>, reason: ErrorReason, httpStatus?: number): Promise<ClientError> {
+export async function expectReason(call: Promise<unknown>, reason: Reason, httpStatus?: number): Promise<ClientError> {
   const err = await call.then(
     () => {
       throw new Error(`expected ${reason}, but the call succeeded`);
