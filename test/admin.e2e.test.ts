@@ -199,7 +199,7 @@ describe('admin procedures', () => {
     });
 
     it("the README's `counts --json` command, run as written through npm, prints one JSON document on stdout", async () => {
-      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const readme = readFileSync(join(ROOT, 'docs', 'operations', 'admin.md'), 'utf8');
       const command = /^(npm run .*admin -- counts --json)\b/m.exec(readme)?.[1];
       expect(command, 'the README shows the command').toBeDefined();
       const { MONGODB_URI: _uri, WECHAT_APP_ID: _app, WECHAT_APPS: _apps, ...base } = process.env;
