@@ -198,10 +198,10 @@ describe('admin procedures', () => {
       expect(JSON.parse(run.stdout)).toEqual(await admin().counts());
     });
 
-    it("the README's `counts --json` command, run as written through npm, prints one JSON document on stdout", async () => {
-      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    it("the admin page's (docs/operations/admin.md) `counts --json` command, run as written through npm, prints one JSON document on stdout", async () => {
+      const readme = readFileSync(join(ROOT, 'docs', 'operations', 'admin.md'), 'utf8');
       const command = /^(npm run .*admin -- counts --json)\b/m.exec(readme)?.[1];
-      expect(command, 'the README shows the command').toBeDefined();
+      expect(command, 'the admin page shows the command').toBeDefined();
       const { MONGODB_URI: _uri, WECHAT_APP_ID: _app, WECHAT_APPS: _apps, ...base } = process.env;
       const run = await new Promise<{ code: number; stdout: string }>((done) => {
         execFile('sh', ['-c', command!], { cwd: ROOT, env: { ...base, NODE_ENV: 'test', MONGODB_URI: dbUri() }, timeout: 60_000 }, (err, stdout) =>
