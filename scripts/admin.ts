@@ -10,10 +10,10 @@ import { createAppServices, type WeChatApp } from '../server/appServices';
 import { ConfigError, loadConfig, type Config } from '../server/config';
 import { openDatabase, type Database } from '../server/db/connection';
 import { isDatabaseUnavailable } from '../server/errors';
+import { classifyError } from '../server/errors/classify';
 import { createLogger } from '../server/logger';
 import { createCaller, createContext } from '../server/root';
 import { readRuntimeFile } from '../server/runtimeFile';
-import { errorData } from '../server/trpc/errorShape';
 import type { AdminListUsersInput } from '../shared';
 import { printCounts, printUser, printUsers } from './adminFormat';
 
@@ -184,9 +184,9 @@ async function run(command: Command, db: Database, config: Config): Promise<void
 /** One line for a failed operation: its reason and message, never a stack. */
 function failureLine(err: unknown): string {
   if (err instanceof TRPCError) {
-    const data = errorData(err);
+    const { reason, data } = classifyError(err);
     const message = data.issues ? data.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ') : err.message;
-    return `error: ${data.reason}: ${message.replace(/\s+/g, ' ')}`;
+    return `error: ${reason}: ${message.replace(/\s+/g, ' ')}`;
   }
   if (isDatabaseUnavailable(err)) return 'error: SERVICE_UNAVAILABLE: cannot reach the database at MONGODB_URI';
   return `error: INTERNAL: ${err instanceof Error ? err.message.replace(/\s+/g, ' ') : String(err)}`;

@@ -4,8 +4,10 @@ import type { AppServices } from './appServices';
 import { registerApiCors } from './apiCors';
 import { registerAvatarRoutes } from './avatars/routes';
 import { requireGatewayHeaders } from './cloudHosting/gatewayGuard';
-import { refusalOf } from './requestRefusals';
+import { STATUS_CODES } from 'node:http';
+import { classifyError, type ClassifiedError } from './errors/classify';
 import { registerRestRoutes } from './rest';
+import { sendRestError, toRestError } from './rest/restErrors';
 import { registerTrpcRoute } from './trpc/httpRoute';
 
 export interface HttpServer {
@@ -17,9 +19,9 @@ export interface HttpServer {
 }
 
 /** What Node answers on a socket itself (no route ran), as the JSON error of the plain routes. */
-function rawAnswer(status: string, reason: string, message: string): string {
+function rawAnswer({ status, reason, message }: ClassifiedError): string {
   const body = JSON.stringify({ error: { reason, message } });
-  return `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 export function createHttpServer(services: AppServices): HttpServer {
@@ -56,19 +58,12 @@ export function createHttpServer(services: AppServices): HttpServer {
     // Requests Fastify refuses before routing (a malformed URL, a path over maxParamLength) and
     // that Node refuses before Fastify (headers over 16 KB) still get a JSON body with a reason.
     frameworkErrors: (error, _req, reply) => {
-      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      const body = { error: { reason: 'INVALID_INPUT', message: tooLong ? 'The request path is too long' : 'The request URL is malformed' } };
-      (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(tooLong ? 414 : 400).send(body);
+      const { status, reason, message } = classifyError(error, { kind: 'url' });
+      (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(status).send({ error: { reason, message } });
     },
-    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+    clientErrorHandler: (error: Error, socket) => {
       if (!socket.writable) return socket.destroy();
-      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-        return socket.end(rawAnswer('408 Request Timeout', 'REQUEST_TIMEOUT', `The request did not arrive within ${requestTimeoutMs} ms`));
-      }
-      if (error.code === 'HPE_HEADER_OVERFLOW') {
-        return socket.end(rawAnswer('431 Request Header Fields Too Large', 'INVALID_INPUT', 'The request URL or headers are too large'));
-      }
-      return socket.end(rawAnswer('400 Bad Request', 'INVALID_INPUT', 'The request is not valid HTTP'));
+      return socket.end(rawAnswer(classifyError(error, { kind: 'socket', requestTimeoutMs })));
     },
   });
 
@@ -126,10 +121,7 @@ export function createHttpServer(services: AppServices): HttpServer {
     // A request for no route that Fastify refuses before its not-found handler runs (a malformed
     // Content-Type header is 415 whatever the route): still a 404.
     if (req.is404) return notFound(req, reply);
-    const refusal = refusalOf(error, { bodyLimitBytes: config.bodyLimitBytes });
-    if (refusal) return reply.code(refusal.status).send({ error: { reason: refusal.reason, message: refusal.message } });
-    logger.error({ err: error, url: req.url.split('?')[0] }, 'request failed unexpectedly');
-    return reply.code(500).send({ error: { reason: 'INTERNAL', message: 'Internal server error' } });
+    return sendRestError(reply, toRestError(error, logger, { site: { kind: 'body', bodyLimitBytes: config.bodyLimitBytes }, logLine: 'request failed unexpectedly', url: req.url }));
   });
 
   return {

@@ -1,9 +1,7 @@
-import { TRPCError, getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { codeOfReason } from '../../shared';
-import { AppError } from '../errors';
-import { statusOfReason } from '../rest/restErrors';
+import { expected, type ClassifiedError } from '../errors/classify';
 import { appRouter } from '../root';
+import { trpcErrorItems } from '../trpc/errorShape';
 
 /**
  * Paths the platform itself calls, not a mini program: Cloud Hosting's liveness probe and the
@@ -11,7 +9,7 @@ import { appRouter } from '../root';
  */
 const PLATFORM_PATHS = new Set(['/healthz', '/metrics']);
 
-const NOT_THROUGH_GATEWAY = new AppError(
+const NOT_THROUGH_GATEWAY = expected(
   'CLOUD_GATEWAY_REQUIRED',
   'This service runs on WeChat Cloud Hosting: call it with wx.cloud.callContainer, through WeChat\'s gateway',
 );
@@ -26,14 +24,14 @@ export function requireGatewayHeaders(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (PLATFORM_PATHS.has(path) || typeof req.headers['x-wx-source'] === 'string') return;
-    const status = statusOfReason(NOT_THROUGH_GATEWAY.reason);
-    const body = path.startsWith('/trpc/') ? trpcErrorBody(req, NOT_THROUGH_GATEWAY) : { error: { reason: NOT_THROUGH_GATEWAY.reason, message: NOT_THROUGH_GATEWAY.message } };
+    const { status, reason, message } = NOT_THROUGH_GATEWAY;
+    const body = path.startsWith('/trpc/') ? trpcErrorBody(req, NOT_THROUGH_GATEWAY) : { error: { reason, message } };
     return reply.code(status).header('cache-control', 'no-store').send(body);
   });
 }
 
 /** The body tRPC itself would send for this error: one item, or one per call of a batch. */
-function trpcErrorBody(req: FastifyRequest, cause: AppError) {
+function trpcErrorBody(req: FastifyRequest, classified: ClassifiedError) {
   const url = new URL(req.url, 'http://localhost');
   let paths: string[];
   try {
@@ -41,11 +39,6 @@ function trpcErrorBody(req: FastifyRequest, cause: AppError) {
   } catch {
     paths = [''];
   }
-  const config = appRouter._def._config;
-  const items = paths.map((path) => {
-    const error = new TRPCError({ code: codeOfReason(cause.reason) ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
-    const shape = getTRPCErrorShape({ config, error, type: 'unknown', path, input: undefined, ctx: undefined });
-    return transformTRPCResponse(config, { error: shape });
-  });
+  const items = trpcErrorItems(appRouter, classified, paths);
   return url.searchParams.get('batch') === '1' ? items : items[0];
 }

@@ -1,11 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppServices } from '../appServices';
 import type { Logger } from '../logger';
-import { JSON_ONLY } from '../requestRefusals';
+import { JSON_ONLY } from '../errors/refusals';
 import { acceptRequestBodies, JSON_OR_FORM } from './bodyParsers';
 import { registerLegacyRoutes, sendLegacyFailure } from './legacyRoutes';
 import type { OpenApiOptions } from './openapi';
-import { frameworkRestError, sendRestError, toRestError, type RestError } from './restErrors';
+import { sendRestError, toRestError, type RestError } from './restErrors';
 import { registerProcedureRoutes } from './restRoutes';
 
 /**
@@ -46,7 +46,7 @@ export function registerRestRoutes(app: FastifyInstance, services: AppServices):
       });
       const accepts = form ? JSON_OR_FORM : JSON_ONLY;
       scope.setErrorHandler((error: FastifyError, req, reply) =>
-        send(req, reply, frameworkRestError(error, { bodyLimitBytes: bodyLimit, accepts }, req.log as Logger)),
+        send(req, reply, toRestError(error, req.log as Logger, { site: { kind: 'body', bodyLimitBytes: bodyLimit, accepts } })),
       );
       register(scope);
     });

@@ -4,7 +4,8 @@ import type { AppServices } from '../appServices';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import { callerForRequest } from './callProcedure';
-import { describeIssues, toRestError, type RestError } from './restErrors';
+import { describeIssues } from '../errors/classify';
+import { toRestError, type RestError } from './restErrors';
 
 // Compatibility routes: the request and response shapes of the widely copied blog handlers, so an
 // existing mini program keeps working while its backend is replaced. They call the very procedures

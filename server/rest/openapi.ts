@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { allReasons, sessionOutput, userOutput, type Reason } from '../../shared';
 import { errorBodySchema } from './errorSchema';
 import { legacyOpenApiPaths } from './legacyDocs';
-import { statusOfReason } from './restErrors';
+import { statusOfReason } from '../errors/classify';
 import { restProcedures, STATUS_WITHOUT_REASON } from './restProcedures';
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };

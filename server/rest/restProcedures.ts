@@ -4,7 +4,7 @@ import { appRouter } from '../root';
 import { adminProcedure } from '../trpc/adminProcedure';
 import { protectedProcedure, rateLimitedProcedure, userLimitedProcedure } from '../trpc/init';
 import type { ProcedureMeta, RestExposure } from '../trpc/meta';
-import { statusOfReason } from './restErrors';
+import { statusOfReason } from '../errors/classify';
 
 /** A procedure's definition as tRPC keeps it at run time (what trpc-to-openapi reads too). */
 export interface ProcedureDef extends Record<string, unknown> {

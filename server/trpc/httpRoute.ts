@@ -1,12 +1,11 @@
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
-import { TRPCError, getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
-import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import type { TRPCError } from '@trpc/server';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { codeOfReason, type Reason } from '../../shared';
 import type { AppServices } from '../appServices';
 import { AppError } from '../errors';
-import { refusalOf } from '../requestRefusals';
+import { classifyError, type ClassifiedError } from '../errors/classify';
 import { appRouter } from '../root';
+import { trpcErrorItems } from './errorShape';
 import { contextFromRequest } from './requestContext';
 
 /**
@@ -35,11 +34,9 @@ export function registerTrpcRoute(app: FastifyInstance, services: AppServices): 
     });
 
     scope.setErrorHandler((error: FastifyError, req, reply) => {
-      if (error instanceof AppError) return sendTrpcError(req, reply, error.reason, error.message, maxCalls);
-      const refusal = refusalOf(error, { bodyLimitBytes: config.bodyLimitBytes });
-      if (refusal) return sendTrpcError(req, reply, refusal.reason, refusal.message, maxCalls);
-      logger.error({ err: error, url: req.url.split('?')[0] }, 'request failed unexpectedly');
-      return sendTrpcError(req, reply, 'INTERNAL', 'Internal server error', maxCalls);
+      const classified = classifyError(error, { kind: 'body', bodyLimitBytes: config.bodyLimitBytes });
+      if (classified.unexpected) logger.error({ err: error, url: req.url.split('?')[0] }, 'request failed unexpectedly');
+      return sendTrpcError(req, reply, classified, maxCalls);
     });
 
     scope.all<{ Params: { path: string } }>('/trpc/:path', (req, reply) =>
@@ -51,7 +48,7 @@ export function registerTrpcRoute(app: FastifyInstance, services: AppServices): 
         createContext: ({ req: request }: { req: FastifyRequest }) => contextFromRequest(services, request),
         // RATE_LIMITED answers say when to come back, in the standard header too.
         responseMeta({ errors }: { errors: TRPCError[] }) {
-          const retryAfterS = errors.map((e) => (e.cause instanceof AppError ? e.cause.details.retryAfterS : undefined)).find((s) => s !== undefined);
+          const retryAfterS = errors.map((e) => classifyError(e).data.retryAfterS).find((s) => s !== undefined);
           return retryAfterS === undefined ? {} : { headers: { 'retry-after': String(retryAfterS) } };
         },
       }),
@@ -70,16 +67,11 @@ function batchPaths(req: FastifyRequest): string[] | undefined {
  * over the limit gets one item for all its calls (tRPC's clients apply it to each): building one
  * per call would let an oversized batch cost us more.
  */
-function sendTrpcError(req: FastifyRequest, reply: FastifyReply, reason: Reason, message: string, maxCalls: number) {
-  const code = codeOfReason(reason) ?? 'INTERNAL_SERVER_ERROR';
-  const config = appRouter._def._config;
-  const item = (path: string | undefined) => {
-    const error = new TRPCError({ code, message, cause: new AppError(reason, message) });
-    const shape = getTRPCErrorShape({ config, error, type: 'unknown', path, input: undefined, ctx: undefined });
-    return transformTRPCResponse(config, { error: shape });
-  };
+function sendTrpcError(req: FastifyRequest, reply: FastifyReply, classified: ClassifiedError, maxCalls: number) {
   const paths = batchPaths(req);
-  const status = getHTTPStatusCodeFromError(new TRPCError({ code }));
-  const body = paths && paths.length <= maxCalls ? paths.map(item) : item(paths ? undefined : (req.params as { path?: string }).path);
-  return reply.code(status).send(body);
+  const body =
+    paths && paths.length <= maxCalls
+      ? trpcErrorItems(appRouter, classified, paths)
+      : trpcErrorItems(appRouter, classified, [paths ? undefined : (req.params as { path?: string }).path])[0];
+  return reply.code(classified.status).send(body);
 }

@@ -4,27 +4,21 @@ import { authenticate } from '../services/authenticate';
 import type { Context } from './context';
 import type { ProcedureMeta } from './meta';
 import { transformer } from './reusedOutputs';
-import { errorData, publicMessage, toTRPCError } from './errorShape';
+import { classifyError } from '../errors/classify';
+import { asClassifiedTrpcError, formatTrpcError } from './errorShape';
 
 const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   transformer,
   // Never put stacks into responses, whatever NODE_ENV says.
   isDev: false,
-  errorFormatter({ shape, error }) {
-    const data = errorData(error);
-    return {
-      ...shape,
-      message: publicMessage(error, data),
-      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, ...data },
-    };
-  },
+  errorFormatter: ({ shape, error }) => formatTrpcError(shape, error),
 });
 
 /** Procedures whose outcomes are counted in the metrics (logins and registrations by reason). */
 const COUNTED = new Set(['auth.login', 'auth.register']);
 
 /**
- * Maps expected failures to their tRPC code, and records the outcome of every call: one log line
+ * Throws a failure under its classification's tRPC code (server/errors/classify.ts), and records the outcome of every call: one log line
  * (request id, procedure, outcome reason, duration; never input, never a token) and, for the
  * auth procedures, a metric. `run` is the rest of the call; a failure it throws counts too.
  */
@@ -41,15 +35,15 @@ async function withOutcome<R extends { ok: boolean }>(opts: { ctx: Context; path
   const durationMs = Math.round((performance.now() - started) * 10) / 10;
   // tRPC hands a failure of the layers below as a result; one of `run` itself is thrown.
   const failure = result === undefined ? getTRPCErrorFromUnknown(thrown) : result.ok ? undefined : (result as unknown as { error: TRPCError }).error;
-  const mapped = failure ? toTRPCError(failure) : undefined;
-  const reason = mapped ? errorData(mapped).reason : 'ok';
+  const classified = failure ? classifyError(failure) : undefined;
+  const reason = classified ? classified.reason : 'ok';
   if (COUNTED.has(path)) ctx.services.metrics.authOutcome(path, reason);
-  if (reason === 'INTERNAL') {
-    ctx.log.error({ procedure: path, type, durationMs, outcome: reason, err: mapped!.cause ?? mapped }, 'procedure failed unexpectedly');
+  if (classified?.unexpected) {
+    ctx.log.error({ procedure: path, type, durationMs, outcome: reason, err: failure!.cause ?? failure }, 'procedure failed unexpectedly');
   } else {
     ctx.log.info({ procedure: path, type, durationMs, outcome: reason }, 'procedure');
   }
-  if (mapped) throw mapped;
+  if (failure) throw asClassifiedTrpcError(failure, classified!);
   return result!;
 }
 

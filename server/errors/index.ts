@@ -1,10 +1,10 @@
-import type { AppErrorData, Reason } from '../shared';
+import type { AppErrorData, Reason } from '../../shared';
 
 /**
  * An expected failure, as a value the service layer throws: a stable reason, a message safe to
  * show a user (never a secret or an internal detail), and optional extra data for the client.
- * It knows nothing of HTTP or tRPC; server/trpc maps it to a tRPC error by its reason's code
- * (codeOfReason: the core's ERROR_REASONS or a module's defineReasons).
+ * It knows nothing of HTTP or tRPC; server/errors/classify.ts gives it its reason's code
+ * (codeOfReason: the core's ERROR_REASONS or a module's defineReasons) and HTTP status.
  */
 export class AppError extends Error {
   override name = 'AppError';
