@@ -5,7 +5,7 @@ import type { Logger } from './logger';
 import { createRateLimiter } from './rateLimit/limiter';
 import { MemoryRateLimitStore, type RateLimitStore } from './rateLimit/store';
 import { createSecretBox } from './secrets/secretBox';
-import { createInsertBatcher } from './db/insertBatcher';
+import { createInsertBatcher } from './infra/perf/insertBatcher';
 import type { SessionDocument } from './db/models/session';
 import { createIdentityCache } from './services/identities';
 import { createPrincipalCache } from './services/principals';

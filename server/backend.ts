@@ -4,7 +4,7 @@ import type { Config } from './config';
 import { openDatabase, SERVER_SELECTION_TIMEOUT_MS } from './db/connection';
 import { redactMongoUri } from './db/redactUri';
 import { isDatabaseUnavailable } from './errors';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './infra/dev/embeddedDatabase';
 import { createHttpServer } from './http';
 import { startMetricsServer } from './metrics/metricsServer';
 import { rateLimitSlotModel } from './db/models/rateLimitSlot';
@@ -14,8 +14,8 @@ import { deleteExpiredRegistrationTickets } from './services/registrationTickets
 import { deleteExpiredSessions } from './services/sessions';
 import { deleteExpiredClaims } from './services/claims';
 import { migrateLegacySessions } from './services/sessionMigration';
-import { createWeChatSimulator, type WeChatSimulator } from './wechat/simulator';
-import { createOpenApiServiceStandIn, type OpenApiServiceStandIn } from './wechat/simulator/openApiService';
+import { createWeChatSimulator, type WeChatSimulator } from './infra/dev/wechatSimulator';
+import { createOpenApiServiceStandIn, type OpenApiServiceStandIn } from './infra/dev/wechatSimulator/openApiService';
 
 export interface BackendOptions {
   config: Config;

@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WxCloudApi } from '../client';
 import { createCaller, createContext } from '../server/root';
-import { createCloudGateway, type CloudGateway, type CloudPhoneUser } from '../server/wechat/simulator/cloudGateway';
+import { createCloudGateway, type CloudGateway, type CloudPhoneUser } from '../server/infra/dev/wechatSimulator/cloudGateway';
 import { createMiniProgramRealm, REALM_VARIANTS, type MiniProgramRealm, type RealmVariant } from './helpers/miniProgramRealm';
 import { uniqueOpenId, useTestBackend } from './helpers/testBackend';
 import { installCloudWx } from './helpers/wxCloudStandIn';

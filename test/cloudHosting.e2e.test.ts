@@ -3,7 +3,7 @@ import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config';
 import { createCaller, createContext, type AppRouter } from '../server/root';
-import { cloudIdStandIn, createCloudGateway, type CloudGateway, type CloudPhone } from '../server/wechat/simulator/cloudGateway';
+import { cloudIdStandIn, createCloudGateway, type CloudGateway, type CloudPhone } from '../server/infra/dev/wechatSimulator/cloudGateway';
 import { expectReason } from './helpers/expectError';
 import { uniqueOpenId, useTestBackend, type TestBackend } from './helpers/testBackend';
 

@@ -6,7 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServer } from '../scripts/build';
-import { createWeChatSimulator } from '../server/wechat/simulator';
+import { createWeChatSimulator } from '../server/infra/dev/wechatSimulator';
 import { readDockerfile, type Instruction } from './helpers/dockerfile';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/serverProcess';
 

@@ -5,7 +5,7 @@ import { isErrorReason } from '../shared';
 import { appRouter } from '../server/root';
 import { adminProcedure } from '../server/trpc/adminProcedure';
 import { protectedProcedure } from '../server/trpc/init';
-import { encryptWithSessionKey } from '../server/wechat/simulator/appSide';
+import { encryptWithSessionKey } from '../server/infra/dev/wechatSimulator/appSide';
 import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
 
 /**

@@ -8,7 +8,7 @@ import jwt from 'jsonwebtoken';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppRouter } from '../server/root';
-import { createWeChatSimulator } from '../server/wechat/simulator';
+import { createWeChatSimulator } from '../server/infra/dev/wechatSimulator';
 import { expectReason } from './helpers/expectError';
 import { startTestBackend, uniqueOpenId, useTestBackend, type TestBackend } from './helpers/testBackend';
 

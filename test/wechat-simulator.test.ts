@@ -3,7 +3,7 @@
 // itself by accident.
 import { createDecipheriv, createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWeChatSimulator, type Endpoint } from '../server/wechat/simulator';
+import { createWeChatSimulator, type Endpoint } from '../server/infra/dev/wechatSimulator';
 
 const APP = { appId: 'wx0000000000000001', appSecret: 'secret-one' };
 const OTHER = { appId: 'wx0000000000000002', appSecret: 'secret-two' };

@@ -7,7 +7,7 @@
  *                            the server monitor when a heartbeat has been pending for 5 s
  * SOAK_DRIVER_TRACE=verbose  the same plus every heartbeat
  *
- * The STUCK line is how the driver hang that server/db/closedSocketWrites.ts fixes was found (a
+ * The STUCK line is how the driver hang that server/infra/driver/closedSocketWrites.ts fixes was found (a
  * heartbeat waiting for 'drain' on a destroyed socket); it should no longer appear.
  */
 import mongoose from 'mongoose';
@@ -58,7 +58,7 @@ if (trace === 'events' || trace === 'verbose') {
       });
       client.on('serverHeartbeatFailed', (e) => {
         pendingSince = 0;
-        // A heartbeat that server/db/closedSocketWrites.ts ended: without it, a STUCK line below.
+        // A heartbeat that server/infra/driver/closedSocketWrites.ts ended: without it, a STUCK line below.
         const fixed = String(e.failure).includes("not waiting for 'drain'");
         if (trace === 'verbose' || fixed) say(`heartbeat failed after ${e.duration} ms: ${short(e.failure)}`);
       });

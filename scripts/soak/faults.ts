@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { openDatabase } from '../../server/db/connection';
-import type { FaultKind } from '../../server/wechat/simulator';
+import type { FaultKind } from '../../server/infra/dev/wechatSimulator';
 import { Checks, mib, secs } from './checks';
 import { Cleanup, describeLogLine, serverEnv, startDatabase, startServerChild, startSimulator, tempDir } from './harness';
 import { memoryTimeline, rssGrowth, watchMemory } from './memory';

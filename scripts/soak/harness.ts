@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import mongoose from 'mongoose';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../server/db/embedded';
-import { createWeChatSimulator, type WeChatSimulator } from '../../server/wechat/simulator';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../server/infra/dev/embeddedDatabase';
+import { createWeChatSimulator, type WeChatSimulator } from '../../server/infra/dev/wechatSimulator';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVER_ENTRY = join(REPO, 'server', 'main.ts');

@@ -8,7 +8,7 @@ import { claimModel, type ClaimModel } from './models/claim';
 import { userSessionsModel, type UserSessionsModel } from './models/userSessions';
 import { legacyRefreshTokenModel, type LegacyRefreshTokenModel } from './models/legacyRefreshToken';
 import { wechatAccessTokenLeaseModel, wechatAccessTokenModel } from './models/wechatAccessToken';
-import { installClosedSocketWriteFix } from './closedSocketWrites';
+import { installClosedSocketWriteFix } from '../infra/driver/closedSocketWrites';
 import { initDefinedModels } from './defineModel';
 
 /** How long opening the database, and each operation, waits for a server before failing. */

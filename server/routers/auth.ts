@@ -11,7 +11,7 @@ import {
 } from '../../shared';
 import { login, logout, logoutAll, refresh, register } from '../services/auth';
 import type { Context } from '../trpc/context';
-import { reusedUserOutput } from '../trpc/reusedOutputs';
+import { reusedUserOutput } from '../infra/perf/reusedOutputs';
 import { protectedProcedure, rateLimitedProcedure, router } from '../trpc/init';
 
 const client = (ctx: Context) => ({ userAgent: ctx.userAgent, ip: ctx.clientIp });

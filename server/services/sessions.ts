@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionOutput } from '../../shared';
 import { Types } from 'mongoose';
 import type { Database } from '../db/connection';
-import type { InsertBatcher } from '../db/insertBatcher';
+import type { InsertBatcher } from '../infra/perf/insertBatcher';
 import type { RevokedReason, SessionDocument } from '../db/models/session';
 import { AppError } from '../errors';
 import { constantTimeEqual } from '../secrets/constantTimeEqual';
@@ -39,7 +39,7 @@ export interface SessionDeps {
   now: () => Date;
   refreshTokenTtlS: number;
   maxAgeS: number;
-  /** Inserts session documents, many logins to a round trip (see server/db/insertBatcher.ts). */
+  /** Inserts session documents, many logins to a round trip (see server/infra/perf/insertBatcher.ts). */
   inserts: InsertBatcher<SessionDocument>;
   /** Told when a session ends, so caches can drop it at once. */
   onSessionEnded?: (sessionId: string) => void;

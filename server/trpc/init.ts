@@ -3,7 +3,7 @@ import { ipBucketKey } from '../rateLimit/ipBucket';
 import { authenticate } from '../services/authenticate';
 import type { Context } from './context';
 import type { ProcedureMeta } from './meta';
-import { transformer } from './reusedOutputs';
+import { transformer } from '../infra/perf/reusedOutputs';
 import { classifyError } from '../errors/classify';
 import { asClassifiedTrpcError, formatTrpcError } from './errorShape';
 

@@ -14,7 +14,7 @@ import { createSecretBox } from '../secrets/secretBox';
 import { createAccessTokenManager, type AccessTokenManager, type AccessTokenManagerOptions } from './accessTokenManager';
 import { WeChatApiError } from './errcodes';
 import { requestWeChatJson, type WeChatHttpOptions } from './requestJson';
-import { createWeChatSimulator, type WeChatSimulator } from './simulator';
+import { createWeChatSimulator, type WeChatSimulator } from '../infra/dev/wechatSimulator';
 
 const HTTP: WeChatHttpOptions = { timeoutMs: 3000, retries: 0 };
 const SECRET = 'the-app-secret';

@@ -5,7 +5,7 @@ import type { ErrorReason } from '../../shared';
 import { AppError } from '../errors';
 import { checkWatermark, decodeBase64Strict, decryptWeChatData, type WatermarkPolicy } from './dataCrypto';
 import { verifyRawDataSignature } from './rawDataSignature';
-import { encryptWithSessionKey } from './simulator';
+import { encryptWithSessionKey } from '../infra/dev/wechatSimulator';
 import { verifiedUserData } from './userData';
 
 const verifiedProfile = (...args: Parameters<typeof verifiedUserData>) => verifiedUserData(...args).profile;

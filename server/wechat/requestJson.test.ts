@@ -5,7 +5,7 @@ import { AppError } from '../errors';
 import { code2Session, type WeChatAppCredentials } from './code2Session';
 import { WeChatApiError } from './errcodes';
 import type { WeChatHttpOptions } from './requestJson';
-import { createWeChatSimulator, type FaultKind } from './simulator';
+import { createWeChatSimulator, type FaultKind } from '../infra/dev/wechatSimulator';
 
 const APP = { appId: 'wx1234567890abcdef', appSecret: 'super-secret-app-secret-6f1e2d' };
 const sim = createWeChatSimulator({ apps: [APP] });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../server/db/embedded';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../server/infra/dev/embeddedDatabase';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -8,7 +8,7 @@ import { startBackend, type RunningBackend } from '../../server/backend';
 import { loadConfig } from '../../server/config';
 import { createLogger } from '../../server/logger';
 import type { AppRouter } from '../../server/root';
-import type { WeChatSimulator } from '../../server/wechat/simulator';
+import type { WeChatSimulator } from '../../server/infra/dev/wechatSimulator';
 
 /**
  * The real product for end-to-end tests: HTTP server on loopback, the run's database (a database

@@ -1,4 +1,4 @@
-import { CLOUD_ID_MARK, type CloudPhone } from '../../server/wechat/simulator/cloudGateway';
+import { CLOUD_ID_MARK, type CloudPhone } from '../../server/infra/dev/wechatSimulator/cloudGateway';
 import type { MiniProgramRealm } from './miniProgramRealm';
 
 /**

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AppSide } from '../../server/wechat/simulator';
+import type { AppSide } from '../../server/infra/dev/wechatSimulator';
 import type { MiniProgramRealm } from './miniProgramRealm';
 
 /**

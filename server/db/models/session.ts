@@ -9,7 +9,7 @@ import { Schema, type Connection, type InferSchemaType, type Model, Types } from
  * raises (see server/services/sessions.ts for why). A refresh updates this document: storage grows
  * by one document per login, not per refresh. Expiry is by query and the periodic cleanup (the
  * embedded database has no TTL indexes). Logins insert through a batcher
- * (server/db/insertBatcher.ts), straight to the driver: the document is built complete.
+ * (server/infra/perf/insertBatcher.ts), straight to the driver: the document is built complete.
  */
 const sessionSchema = new Schema(
   {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { ensureDevdbBuilt, goAvailable } from '../../devdb/ensureBuilt';
-import { stopChild } from '../stopChild';
+import { ensureDevdbBuilt, goAvailable } from '../../../devdb/ensureBuilt';
+import { stopChild } from '../../stopChild';
 
 /**
  * The embedded MongoDB-compatible database used when MONGODB_URI is unset: FerretDB v1 on SQLite

@@ -1,8 +1,8 @@
 import superjson from 'superjson';
 import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
-import type { StoredUser } from '../services/users';
-import { createAvatarUrls } from '../avatars/avatarUrls';
+import type { StoredUser } from '../../services/users';
+import { createAvatarUrls } from '../../avatars/avatarUrls';
 import { reusedUserOutput as reusedWith, transformer } from './reusedOutputs';
 
 const avatarUrls = createAvatarUrls('https://api.example.com');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import mongoose, { mongo, type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { isDatabaseUnavailable, isDuplicateKey } from '../errors';
+import { isDatabaseUnavailable, isDuplicateKey } from '../../errors';
 import { createInsertBatcher } from './insertBatcher';
 
 let conn: Connection;

@@ -1,7 +1,7 @@
 import superjson from 'superjson';
-import { userOutput, type UserOutput } from '../../shared';
-import type { AvatarUrls } from '../avatars/avatarUrls';
-import { toUserOutput, type StoredUser } from '../services/users';
+import { userOutput, type UserOutput } from '../../../shared';
+import type { AvatarUrls } from '../../avatars/avatarUrls';
+import { toUserOutput, type StoredUser } from '../../services/users';
 
 /**
  * Outputs that stay the same for many calls are built, validated and serialized once. auth.me

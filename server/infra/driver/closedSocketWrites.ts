@@ -90,7 +90,7 @@ export function installClosedSocketWriteFix(): void {
   if (typeof proto?.writeCommand !== 'function') {
     throw new Error(
       'closedSocketWrites: the MongoDB driver has no Connection.prototype.writeCommand; it changed, ' +
-        'check whether it still waits for "drain" on a destroyed socket (see server/db/closedSocketWrites.ts)',
+        'check whether it still waits for "drain" on a destroyed socket (see server/infra/driver/closedSocketWrites.ts)',
     );
   }
   const writeCommand = proto.writeCommand;
