@@ -1,5 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { AppError } from '../errors';
+import { createBoundedCache } from '../infra/perf/boundedCache';
 import type { SigningKey } from './signingKeys';
 
 export interface AccessTokenConfig {
@@ -51,7 +52,7 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
   // verified before is as valid as it was, until its expiry. A client sends the same token on
   // every call, and checking the signature again each time was the largest cost of a protected
   // call. Only tokens that passed every check get in; an expired one is verified again (and refused).
-  const verified = new Map<string, { claims: AccessTokenClaims; expS: number }>();
+  const verified = createBoundedCache<string, AccessTokenClaims>({ maxEntries: MAX_VERIFIED });
 
   function verifyFully(token: string): { claims: AccessTokenClaims; expS: number } {
     let decoded: jwt.Jwt | null;
@@ -99,13 +100,11 @@ export function createAccessTokens(cfg: AccessTokenConfig): AccessTokens {
 
     verify(token) {
       const known = verified.get(token);
+      if (known) return known;
+      const { claims, expS } = verifyFully(token);
       // jsonwebtoken's own rule: expired once the clock reaches exp.
-      if (known && Math.floor(Date.now() / 1000) < known.expS) return known.claims;
-      if (known) verified.delete(token);
-      const fresh = verifyFully(token);
-      verified.set(token, fresh);
-      if (verified.size > MAX_VERIFIED) verified.delete(verified.keys().next().value!);
-      return fresh.claims;
+      verified.set(token, claims, expS * 1000);
+      return claims;
     },
 
     jwks: () => ({ keys: cfg.keys.flatMap((k) => (k.publicJwk ? [k.publicJwk] : [])) }),
