@@ -8,8 +8,8 @@ import { createSecretBox } from './secrets/secretBox';
 import { createInsertBatcher } from './infra/perf/insertBatcher';
 import type { SessionDocument } from './db/models/session';
 import { createIdentityCache } from './services/identities';
+import { createUserStore } from './data/users';
 import { createPrincipalCache } from './services/principals';
-import { createUserCache } from './services/userCache';
 import type { SessionDeps } from './services/sessions';
 import { createWeChatApps } from './services/wechatApps';
 import type { PlatformDeps } from './services/platform';
@@ -57,15 +57,18 @@ export function createAppServices(opts: {
   const now = opts.now ?? (() => new Date());
   const box = createSecretBox(config.dataEncryptionKey);
   const tokens = createAccessTokens(config.jwt);
+  const cacheTtlMs = config.sessions.authCacheTtlS * 1000;
+  // The data layer keeps its caches right by itself: users through the user store, sessions by
+  // telling the principal cache of every ending. No service touches a cache.
+  const users = createUserStore({ db, ttlMs: cacheTtlMs, now: () => now().getTime() });
   const sessions: SessionDeps = {
     db,
     now,
     refreshTokenTtlS: config.sessions.refreshTokenTtlS,
     maxAgeS: config.sessions.maxAgeS,
     inserts: createInsertBatcher<SessionDocument>(() => db.Session.collection),
+    users,
   };
-  const cacheTtlMs = config.sessions.authCacheTtlS * 1000;
-  const users = createUserCache({ db, ttlMs: cacheTtlMs, now: () => now().getTime() });
   const principals = createPrincipalCache({ users, sessions, ttlMs: cacheTtlMs, now });
   sessions.onSessionEnded = (sessionId) => principals.invalidateSession(sessionId);
   const limiter = createRateLimiter({
@@ -104,7 +107,7 @@ export function createAppServices(opts: {
       accessTokens,
       serverApi,
       cloudHosting: config.wechat.cloudHosting,
-      principals,
+      users,
       watermarkMaxAgeS: config.wechat.watermarkMaxAgeS,
       avatarUrls,
       now,

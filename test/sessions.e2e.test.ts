@@ -75,7 +75,7 @@ describe('access tokens are refused with a reason', () => {
   it('the token of a deleted user → USER_NOT_FOUND', async () => {
     const { accessToken, user } = await signUp(t);
     await t.backend.services.db.User.deleteOne({ _id: user.id });
-    t.backend.services.auth.principals.invalidateUser(user.id); // as the admin delete does
+    t.backend.services.auth.users.forget(user.id); // deleted behind the user store's back
     await expectReason(me(accessToken), 'USER_NOT_FOUND', 401);
   });
 });

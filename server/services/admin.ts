@@ -7,9 +7,9 @@ import type {
   AdminUserDetail,
   AdminUserView,
 } from '../../shared';
+import type { UserStore } from '../data/users';
 import type { Database } from '../db/connection';
 import { AppError } from '../errors';
-import type { PrincipalCache } from './principals';
 import { listedSessions } from './sessionLists';
 import { endAllSessions, sessionState, type SessionDeps } from './sessions';
 import type { StoredUser } from './users';
@@ -21,7 +21,7 @@ import type { StoredUser } from './users';
 export interface AdminDeps {
   db: Database;
   sessions: SessionDeps;
-  principals: PrincipalCache;
+  users: UserStore;
   now: () => Date;
 }
 
@@ -94,7 +94,7 @@ export async function getUser(deps: AdminDeps, id: string): Promise<AdminUserDet
 
 async function setStatus(deps: AdminDeps, id: string, status: 'active' | 'banned'): Promise<StoredUser> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
-  const user = await deps.db.User.findOneAndUpdate({ _id: id }, { $set: { status } }, { returnDocument: 'after' }).lean<StoredUser>();
+  const user = await deps.users.update({ _id: id }, { status });
   if (!user) throw notFound();
   return user;
 }
@@ -103,14 +103,12 @@ async function setStatus(deps: AdminDeps, id: string, status: 'active' | 'banned
 export async function banUser(deps: AdminDeps, id: string): Promise<AdminUserView> {
   const user = await setStatus(deps, id, 'banned');
   await endAllSessions(deps.sessions, String(user._id), 'user_banned');
-  deps.principals.invalidateUser(String(user._id));
   return toAdminUserView(user);
 }
 
 /** Lifts a ban. The sessions the ban ended stay ended: the user logs in again. */
 export async function unbanUser(deps: AdminDeps, id: string): Promise<AdminUserView> {
   const user = await setStatus(deps, id, 'active');
-  deps.principals.invalidateUser(String(user._id));
   return toAdminUserView(user);
 }
 
@@ -118,7 +116,6 @@ export async function unbanUser(deps: AdminDeps, id: string): Promise<AdminUserV
 export async function revokeSessions(deps: AdminDeps, id: string): Promise<AdminRevokeSessionsOutput> {
   const user = await findUser(deps, id);
   const revokedSessions = await endAllSessions(deps.sessions, String(user._id), 'logout_all');
-  deps.principals.invalidateUser(String(user._id));
   return { revokedSessions };
 }
 

@@ -3,6 +3,7 @@ import type { AvatarUrls } from '../avatars/avatarUrls';
 import type { GatewayCaller } from '../cloudHosting/gatewayHeaders';
 import { gatewaySession, sessionKeyUnavailable } from '../cloudHosting/gatewaySession';
 import type { Database } from '../db/connection';
+import type { UserStore } from '../data/users';
 import type { Logger } from '../logger';
 import { identityId } from '../db/models/identity';
 import { AppError, isDuplicateKey } from '../errors';
@@ -16,7 +17,6 @@ import { recordIdentity, userIdOfIdentity, type IdentityCache } from './identiti
 import type { PrincipalCache } from './principals';
 import { claimRegistrationTicket, issueRegistrationTicket, peekRegistrationTicket, type TicketDeps } from './registrationTickets';
 import { endAllSessions, endSession, rotateRefreshToken, startSession, type ClientInfo, type SessionDeps } from './sessions';
-import type { UserCache } from './userCache';
 import { profileUpdate, toUserOutput, type StoredUser } from './users';
 import type { AppSession, WeChatApps } from './wechatApps';
 
@@ -30,7 +30,7 @@ export interface AuthDeps {
   tickets: TicketDeps;
   sessions: SessionDeps;
   principals: PrincipalCache;
-  users: UserCache;
+  users: UserStore;
   identities: IdentityCache;
   limiter: RateLimiter;
   avatarUrls: AvatarUrls;
@@ -193,12 +193,8 @@ async function applyLoginChanges(deps: AuthDeps, user: StoredUser, $set: Record<
   const changes = loginChanges(user, $set, deps.now());
   if (!changes) return user;
   // By _id alone: the lookup every database (the embedded one included) answers from an index.
-  const updated = await deps.db.User.findByIdAndUpdate(user._id, { $set: changes }, { returnDocument: 'after' }).lean<StoredUser>();
-  if (!updated) {
-    deps.users.forget(String(user._id));
-    return null;
-  }
-  deps.users.remember(updated);
+  const updated = await deps.users.update({ _id: user._id }, changes);
+  if (!updated) return null;
   return updated.status === 'banned' ? 'banned' : updated;
 }
 
@@ -208,15 +204,12 @@ async function applyLoginChanges(deps: AuthDeps, user: StoredUser, $set: Record<
  */
 async function createUser(deps: AuthDeps, session: AppSession, fields: object): Promise<{ user: StoredUser; created: boolean }> {
   try {
-    const doc = await deps.db.User.create({ openId: session.openId, registeredAppId: session.appId, status: 'active', ...fields });
-    const user = doc.toObject() as StoredUser;
-    deps.users.remember(user);
+    const user = await deps.users.create({ openId: session.openId, registeredAppId: session.appId, status: 'active', ...fields });
     return { user, created: true };
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    const existing = await deps.db.User.findOneAndUpdate({ openId: session.openId }, { $set: fields }, { returnDocument: 'after' }).lean<StoredUser>();
+    const existing = await deps.users.update({ openId: session.openId }, { ...fields });
     if (!existing) throw err;
-    deps.users.remember(existing);
     return { user: existing, created: false };
   }
 }
@@ -246,9 +239,7 @@ export async function register(
   const fields = { ...profileUpdate(profile, input.profile), lastLoginAt: deps.now(), ...(session.unionId ? { unionId: session.unionId } : {}) };
   let created: StoredUser;
   try {
-    const doc = await deps.db.User.create({ openId: session.openId, registeredAppId: session.appId, status: 'active', ...fields });
-    created = doc.toObject() as StoredUser;
-    deps.users.remember(created);
+    created = await deps.users.create({ openId: session.openId, registeredAppId: session.appId, status: 'active', ...fields });
   } catch (err) {
     if (isDuplicateKey(err)) throw userExists();
     throw err;
@@ -287,13 +278,11 @@ export async function refresh(deps: AuthDeps, refreshToken: string, client: Clie
 /** auth.logout: ends the session of the access token that asks. */
 export async function logout(deps: AuthDeps, userId: string, sessionId: string): Promise<{ ok: true }> {
   await endSession(deps.sessions, userId, sessionId);
-  deps.principals.invalidateSession(sessionId);
   return { ok: true };
 }
 
 /** auth.logoutAll: ends every session of the user, on every device. */
 export async function logoutAll(deps: AuthDeps, userId: string): Promise<{ revokedSessions: number }> {
   const revokedSessions = await endAllSessions(deps.sessions, userId);
-  deps.principals.invalidateUser(userId);
   return { revokedSessions };
 }

@@ -30,7 +30,7 @@ export async function uploadAvatar(
     await swapAvatar(deps, log, userId, id);
     return deps.avatarUrls.urlOf(id);
   });
-  const user = await deps.db.User.findById(userId).lean<StoredUser>();
+  const user = await deps.users.get(userId);
   if (!user) throw userGone();
   return { avatarUrl, user: toUserOutput(user, actor.openId, deps.avatarUrls) };
 }
@@ -40,7 +40,7 @@ async function swapAvatar(deps: PlatformDeps, log: Logger, userId: string, id: s
   const { db } = deps;
   let before: StoredUser | null;
   try {
-    before = await db.User.findOneAndUpdate({ _id: userId, status: 'active' }, { $set: { avatarId: id, avatarUrl: null } }, { returnDocument: 'before' }).lean<StoredUser>();
+    before = await deps.users.update({ _id: userId, status: 'active' }, { avatarId: id, avatarUrl: null }, { returnDocument: 'before' });
   } catch (err) {
     await deleteAvatar(db, id).catch(() => undefined);
     throw err;
@@ -51,7 +51,6 @@ async function swapAvatar(deps: PlatformDeps, log: Logger, userId: string, id: s
     const exists = await db.User.exists({ _id: userId });
     throw exists ? new AppError('USER_BANNED', 'This account is banned') : userGone();
   }
-  deps.principals.invalidateUser(userId);
   if (before.avatarId && before.avatarId !== id) {
     // Only a file this user uploaded: the owner is checked where it is deleted.
     await deleteAvatar(db, before.avatarId, { ownerId: userId }).catch((err: unknown) => log.warn({ err, userId }, 'could not delete the previous avatar'));

@@ -2,6 +2,7 @@ import type { Types } from 'mongoose';
 import type { Database } from '../db/connection';
 import { identityId } from '../db/models/identity';
 import { isDuplicateKey } from '../errors';
+import { createBoundedCache } from '../infra/perf/boundedCache';
 import type { SecretBox } from '../secrets/secretBox';
 import { latestSessionKeyEnc } from './sessions';
 import type { AppSession } from './wechatApps';
@@ -20,15 +21,7 @@ export interface IdentityCache {
 const MAX_IDENTITIES = 200_000;
 
 export function createIdentityCache(): IdentityCache {
-  const userIds = new Map<string, string>();
-  return {
-    get: (id) => userIds.get(id),
-    set(id, userId) {
-      userIds.set(id, userId);
-      if (userIds.size > MAX_IDENTITIES) userIds.delete(userIds.keys().next().value!);
-    },
-    delete: (id) => void userIds.delete(id),
-  };
+  return createBoundedCache<string, string>({ maxEntries: MAX_IDENTITIES });
 }
 
 /** The user of this WeChat user in this app, if they have an identity there. */

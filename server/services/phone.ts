@@ -8,7 +8,7 @@ import { encryptedPair } from '../wechat/userData';
 import { storedSessionKey } from './identities';
 import type { Actor, PlatformDeps } from './platform';
 import { checkStoredSessionKey } from './sessionCheck';
-import { toUserOutput, type StoredUser } from './users';
+import { toUserOutput } from './users';
 
 interface Phone {
   countryCode: string;
@@ -80,17 +80,12 @@ export async function bindPhone(deps: PlatformDeps, actor: Actor, input: BindPho
   }
 
   const before = await deps.db.User.findById(actor.userId, { phone: 1 }).lean();
-  const user = await deps.db.User.findOneAndUpdate(
-    { _id: actor.userId },
-    { $set: { phone: { ...phone, boundAt: deps.now() } } },
-    { returnDocument: 'after' },
-  ).lean<StoredUser>();
+  const user = await deps.users.update({ _id: actor.userId }, { phone: { ...phone, boundAt: deps.now() } });
   if (!user) throw new AppError('USER_NOT_FOUND', 'The user of this token no longer exists');
   // A number bound before frees its binding.
   if (before?.phone && bindingKey(before.phone) !== key) {
     await deps.db.PhoneBinding.deleteOne({ _id: bindingKey(before.phone), userId: actor.userId });
   }
-  deps.principals.invalidateUser(actor.userId);
   // The token's openid, as auth.me shows it (looking the identity up again only repeated it).
   return toUserOutput(user, actor.openId, deps.avatarUrls);
 }

@@ -4,7 +4,7 @@ import type { SecretBox } from '../secrets/secretBox';
 import type { AccessTokenManager } from '../wechat/accessTokenManager';
 import type { WeChatHttpOptions } from '../wechat/requestJson';
 import type { ServerApiAccess } from '../wechat/serverApiAccess';
-import type { PrincipalCache } from './principals';
+import type { UserStore } from '../data/users';
 import type { WeChatApps } from './wechatApps';
 
 /** What the after-login WeChat features (phone, profile, session check) need. */
@@ -18,7 +18,7 @@ export interface PlatformDeps {
   serverApi: ServerApiAccess;
   /** WeChat Cloud Hosting: logins have no session_key; the gateway may hand over open data (cloudID). */
   cloudHosting: boolean;
-  principals: PrincipalCache;
+  users: UserStore;
   watermarkMaxAgeS: number;
   avatarUrls: AvatarUrls;
   now: () => Date;

@@ -35,8 +35,7 @@ export async function updateProfile(deps: PlatformDeps, actor: Actor, openId: st
 }
 
 async function setProfile(deps: PlatformDeps, userId: string, $set: Record<string, string | null>): Promise<StoredUser> {
-  const user = await deps.db.User.findOneAndUpdate({ _id: userId, status: 'active' }, { $set }, { returnDocument: 'after' }).lean<StoredUser>();
+  const user = await deps.users.update({ _id: userId, status: 'active' }, $set);
   if (!user) throw userGone();
-  deps.principals.invalidateUser(userId);
   return user;
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionOutput } from '../../shared';
 import { Types } from 'mongoose';
 import type { Database } from '../db/connection';
+import type { UserStore } from '../data/users';
 import type { InsertBatcher } from '../infra/perf/insertBatcher';
 import type { RevokedReason, SessionDocument } from '../db/models/session';
 import { AppError } from '../errors';
@@ -41,7 +42,9 @@ export interface SessionDeps {
   maxAgeS: number;
   /** Inserts session documents, many logins to a round trip (see server/infra/perf/insertBatcher.ts). */
   inserts: InsertBatcher<SessionDocument>;
-  /** Told when a session ends, so caches can drop it at once. */
+  /** The users: logoutAll's cut-off is written through them, so their cache shows it at once. */
+  users: UserStore;
+  /** Told whenever an ending of a session is done, so caches drop it at once (server/appServices.ts). */
   onSessionEnded?: (sessionId: string) => void;
 }
 
@@ -206,7 +209,6 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
 /** Writes the ending as generation `generation` (claimed by the caller), by _id alone. */
 async function writeEnding(deps: SessionDeps, sessionId: string, generation: number, reason: RevokedReason) {
   await deps.db.Session.updateOne({ _id: sessionId }, { $set: { revokedAt: deps.now(), revokedReason: reason, generation } });
-  deps.onSessionEnded?.(sessionId);
 }
 
 /** Endings in flight in this process, by session: a second one joins the first. */
@@ -221,7 +223,11 @@ export function endSessionForGood(deps: SessionDeps, sessionId: string, reason: 
   // and it ends either way.
   const inFlight = endingsInFlight.get(sessionId);
   if (inFlight) return inFlight;
-  const ending = endOnce(deps, sessionId, reason, userId).finally(() => endingsInFlight.delete(sessionId));
+  const ending = endOnce(deps, sessionId, reason, userId).finally(() => {
+    endingsInFlight.delete(sessionId);
+    // Whatever this ending found (ended now, by another, or long ago): no cache may say it is live.
+    deps.onSessionEnded?.(sessionId);
+  });
   endingsInFlight.set(sessionId, ending);
   return ending;
 }
@@ -253,10 +259,7 @@ async function endOnce(deps: SessionDeps, sessionId: string, reason: RevokedReas
   for (let pause = 2; !done() && Date.now() < deadline; pause = Math.min(50, pause * 2)) {
     await sleep(pause);
     session = await read();
-    if (!session || session.revokedAt != null) {
-      deps.onSessionEnded?.(sessionId);
-      return wasLive;
-    }
+    if (!session || session.revokedAt != null) return wasLive;
   }
   // The other ending never came (its process stopped): write one after all, as the next generation.
   await writeEnding(deps, sessionId, waitingFor === 'ending' ? generation + 1 : generation, reason);
@@ -274,7 +277,7 @@ export function endSession(deps: SessionDeps, userId: string, sessionId: string)
  */
 export async function endAllSessions(deps: SessionDeps, userId: string, reason: RevokedReason = 'logout_all'): Promise<number> {
   if (!Types.ObjectId.isValid(userId)) return 0;
-  await deps.db.User.updateOne({ _id: userId }, { $set: { sessionsValidAfter: deps.now() } });
+  await deps.users.update({ _id: userId }, { sessionsValidAfter: deps.now() });
   const listed = await listedSessions(deps, userId);
   const ended = await Promise.all(listed.map((s) => endSessionForGood(deps, s.id, reason, userId)));
   return ended.filter(Boolean).length;

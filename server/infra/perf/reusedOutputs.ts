@@ -5,7 +5,7 @@ import { toUserOutput, type StoredUser } from '../../services/users';
 
 /**
  * Outputs that stay the same for many calls are built, validated and serialized once. auth.me
- * answers with the same user for as long as the user is cached (services/userCache.ts), and
+ * answers with the same user for as long as the user is cached (server/data/users.ts), and
  * building, validating and superjson-walking it again on every call was most of what an
  * authenticated call cost beyond the no-op. Objects marked here are frozen and never mutated.
  */

@@ -1,0 +1,87 @@
+import type { Types } from 'mongoose';
+import type { Database } from '../db/connection';
+import { createBoundedCache } from '../infra/perf/boundedCache';
+import type { StoredUser } from '../services/users';
+
+/**
+ * Users, read and written through one place that keeps the user cache right by itself: services
+ * call `get` / `update` / `create` and never touch a cache.
+ *
+ * Logins and authenticated calls read the user (status, profile, sessionsValidAfter) on every
+ * request; reading it from the database each time would be a round trip per call, so `get`
+ * answers from memory for `ttlMs`. That is the stated bound on how long a ban or deletion made by
+ * another instance (or the admin CLI) takes to reach this one; what this process writes shows at
+ * once, because every write goes through here.
+ */
+export interface UserStore {
+  /** The user by _id, from memory while fresh; null when there is none. */
+  get(userId: string): Promise<StoredUser | null>;
+  /** The user by _id from the database (the cache takes the answer). */
+  read(userId: string): Promise<StoredUser | null>;
+  /** Inserts a new user (a duplicate openId fails with the driver's duplicate key error). */
+  create(fields: Record<string, unknown>): Promise<StoredUser>;
+  /**
+   * `$set` on the one user the filter names, returning it as it is after the write (or before,
+   * with `returnDocument: 'before'`); null when no user matched.
+   */
+  update(filter: UserFilter, $set: Record<string, unknown>, opts?: { returnDocument?: 'before' | 'after' }): Promise<StoredUser | null>;
+  /** For a write made behind this store's back (a test, a migration): the next `get` reads the database. */
+  forget(userId: string): void;
+}
+
+/** By _id (the hot paths: the one filter the embedded database answers from an index), or by openId (a first login's race). */
+export type UserFilter = { _id: string | Types.ObjectId; status?: 'active' } | { openId: string };
+
+// A lean user document is about 1 KB: at most ~50 MB for the cache.
+const MAX_ENTRIES = 50_000;
+
+export function createUserStore(deps: { db: Database; ttlMs: number; now: () => number }): UserStore {
+  const { db } = deps;
+  const cache = createBoundedCache<string, StoredUser | null>({ maxEntries: MAX_ENTRIES, ttlMs: deps.ttlMs, now: deps.now });
+  // Bumped by every write: a read that started before one must not store its older answer.
+  const generations = new Map<string, number>();
+
+  function bump(userId: string) {
+    if (generations.size >= MAX_ENTRIES) generations.clear(); // only in-flight reads looked at these
+    generations.set(userId, (generations.get(userId) ?? 0) + 1);
+  }
+  function remember(user: StoredUser) {
+    const userId = String(user._id);
+    bump(userId);
+    cache.set(userId, user);
+  }
+  function forget(userId: string) {
+    bump(userId);
+    cache.delete(userId);
+  }
+
+  async function read(userId: string) {
+    const generation = generations.get(userId) ?? 0;
+    const user = await db.User.findById(userId).lean<StoredUser>();
+    if ((generations.get(userId) ?? 0) === generation) cache.set(userId, user);
+    return user;
+  }
+
+  return {
+    async get(userId) {
+      const cached = cache.get(userId);
+      return cached !== undefined ? cached : read(userId);
+    },
+    read,
+    async create(fields) {
+      const doc = await db.User.create(fields);
+      const user = doc.toObject() as StoredUser;
+      remember(user);
+      return user;
+    },
+    async update(filter, $set, opts = {}) {
+      const returnDocument = opts.returnDocument ?? 'after';
+      const user = await db.User.findOneAndUpdate(filter, { $set }, { returnDocument }).lean<StoredUser>();
+      if (user && returnDocument === 'after') remember(user);
+      else if (user) forget(String(user._id));
+      else if ('_id' in filter) forget(String(filter._id));
+      return user;
+    },
+    forget,
+  };
+}
