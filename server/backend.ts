@@ -46,6 +46,12 @@ export interface RunningBackend {
 }
 
 const CLEANUP_INTERVAL_MS = 60_000;
+/**
+ * Sessions live for weeks, and removing the expired ones reads the whole collection on the
+ * embedded database (no filter but _id is answered from an index there): 200,000 sessions cost
+ * seconds of its CPU, taken from every call meanwhile. Once an hour is soon enough.
+ */
+const SESSION_CLEANUP_EVERY = 60;
 /** `mongodb://host/db?...`: the database named in the URI, if any. */
 const DB_IN_URI = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/;
 
@@ -117,11 +123,12 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     }
     const services = createAppServices({ config, wechatApps, db, logger, now: opts.now, rateLimitStore });
     // No TTL indexes in the embedded database: expired rows are refused by query and removed here.
+    let cleanups = 0;
     const cleanup = setInterval(() => {
       const deps = { db, now: opts.now ?? (() => new Date()) };
       Promise.all([
         deleteExpiredRegistrationTickets(deps),
-        deleteExpiredSessions(deps),
+        ++cleanups % SESSION_CLEANUP_EVERY === 0 ? deleteExpiredSessions(deps) : undefined,
         deleteExpiredClaims(deps),
         rateLimitStore?.deleteExpired(deps.now()),
       ]).catch((err) =>
