@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { notesRouter } from './modules/notes/router';
+import { modules } from './modules';
+import { routersOf } from './modules/defineModule';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { userRouter } from './routers/user';
@@ -12,8 +13,8 @@ export const appRouter = router({
     .query(() => 'pong' as const),
   auth: authRouter,
   user: userRouter,
-  // Modules: one line each (docs/extending.md).
-  notes: notesRouter,
+  // The team's modules (server/modules/index.ts), each under its name.
+  ...routersOf(modules),
   /** Operators only: in process with `admin: true` in the context (scripts/admin.ts); never over HTTP. */
   admin: adminRouter,
 });

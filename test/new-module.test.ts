@@ -5,11 +5,11 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 /**
- * The promise of docs/extending.md, proven: a new module is its folder and one line in the root
- * router, nothing else. In a temporary copy of the repository (the files git knows, with
+ * The promise of docs/extending.md, proven: a new module is its folder and one line in the module
+ * list, nothing else. In a temporary copy of the repository (the files git knows, with
  * node_modules and the built embedded database linked in), the example module is copied under a
  * new name by plain text substitution (notes → bookmarks, Note → Bookmark, NOTE → BOOKMARK), the
- * router is mounted in server/root.ts, and there the whole project's type check and the new
+ * module is registered in server/modules/index.ts, and there the whole project's type check and the new
  * module's end-to-end test run as child processes.
  */
 const ROOT = resolve(import.meta.dirname, '..');
@@ -18,14 +18,14 @@ const RUN_TIMEOUT_MS = 240_000;
 /** The example module's files under the new name, with every identifier renamed. */
 const rename = (text: string) => text.replace(/note/g, 'bookmark').replace(/Note/g, 'Bookmark').replace(/NOTE/g, 'BOOKMARK');
 
-/** The one line (and its import) a team adds to server/root.ts. */
-function mount(rootTs: string): string {
-  const importLine = "import { notesRouter } from './modules/notes/router';";
-  const mountLine = '  notes: notesRouter,';
-  if (!rootTs.includes(importLine) || !rootTs.includes(mountLine)) throw new Error('server/root.ts no longer mounts notes as the test expects: update the anchors');
-  return rootTs
-    .replace(importLine, `${importLine}\nimport { bookmarksRouter } from './modules/bookmarks/router';`)
-    .replace(mountLine, `${mountLine}\n  bookmarks: bookmarksRouter,`);
+/** The one line (and its import) a team adds to server/modules/index.ts. */
+function mount(indexTs: string): string {
+  const importLine = "import { notes } from './notes';";
+  const mountLine = '  notes,';
+  if (!indexTs.includes(importLine) || !indexTs.includes(mountLine)) throw new Error('server/modules/index.ts no longer registers notes as the test expects: update the anchors');
+  return indexTs
+    .replace(importLine, `${importLine}\nimport { bookmarks } from './bookmarks';`)
+    .replace(mountLine, `${mountLine}\n  bookmarks,`);
 }
 
 interface Run {
@@ -68,7 +68,7 @@ describe('a new module is one folder and one line (server/modules/bookmarks, mad
       writeFileSync(join(to, rename(name)), rename(readFileSync(join(from, name), 'utf8')));
       added.push(`server/modules/bookmarks/${rename(name)}`);
     }
-    writeFileSync(join(copy, 'server', 'root.ts'), mount(readFileSync(join(copy, 'server', 'root.ts'), 'utf8')));
+    writeFileSync(join(copy, 'server', 'modules', 'index.ts'), mount(readFileSync(join(copy, 'server', 'modules', 'index.ts'), 'utf8')));
   });
 
   afterAll(() => {
@@ -80,13 +80,13 @@ describe('a new module is one folder and one line (server/modules/bookmarks, mad
     'type-checks the whole project and passes its own end-to-end test, with nothing else edited',
     async () => {
       expect(added).toEqual(expect.arrayContaining(['server/modules/bookmarks/router.ts', 'server/modules/bookmarks/bookmarks.e2e.test.ts']));
-      // Nothing of the core names the new module but the root router (this test aside).
+      // Nothing of the core names the new module but the module list (this test aside).
       const mentions = execFileSync('grep', ['-rl', '--exclude-dir=node_modules', '--exclude-dir=bin', 'bookmark', 'server', 'shared', 'client', 'test'], { cwd: copy, encoding: 'utf8' })
         .trim()
         .split('\n')
         .filter((file) => file !== 'test/new-module.test.ts')
         .sort();
-      expect(mentions).toEqual([...added, 'server/root.ts'].sort());
+      expect(mentions).toEqual([...added, 'server/modules/index.ts'].sort());
 
       // Side by side: two CPU-bound children share the machine's cores.
       const [types, e2e] = await Promise.all([

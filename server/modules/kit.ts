@@ -16,12 +16,15 @@ import { protectedProcedure } from '../trpc/init';
  * - `AppError(reason, message, details?)`: an expected failure; the message is shown to the user.
  * - `defineReasons({ NAME: 'TRPC_CODE' })`: the module's own reasons.
  * - `defineModel(name, schema)`: the module's mongoose model, on the shared connection.
+ * - `defineModule({ router, onUserDeleted, exportUserData })`: the module itself, with what it does
+ *   when a user's data is deleted or exported (`ModuleHookContext`: `db`, `log`, `now()`).
  */
 export { protectedProcedure, publicProcedure, rateLimitedProcedure, router, userLimitedProcedure } from '../trpc/init';
 export type { Context } from '../trpc/context';
 export { AppError } from '../errors';
 export { defineReasons } from '../../shared/reasons';
 export { defineModel } from '../db/defineModel';
+export { defineModule, type ModuleHookContext } from './defineModule';
 export { DEFAULT_PAGE_SIZE } from '../services/paging';
 
 /** The context of a protectedProcedure: the Context plus `user`, `openId` and `claims`. */

@@ -3,7 +3,7 @@ import { noteCreateInput, noteDeleteOutput, noteIdInput, noteListInput, noteList
 import { createNote, deleteNote, listNotes } from './service';
 
 /**
- * The example module: a signed-in user's own notes. Mounted in server/root.ts as `notes`; copy
+ * The example module: a signed-in user's own notes. Registered in server/modules/index.ts as `notes`; copy
  * this folder to start a module of your own (docs/extending.md).
  */
 export const notesRouter = router({

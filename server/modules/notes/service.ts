@@ -1,4 +1,4 @@
-import { AppError, DEFAULT_PAGE_SIZE, type UserContext } from '../kit';
+import { AppError, DEFAULT_PAGE_SIZE, type ModuleHookContext, type UserContext } from '../kit';
 import { noteModel } from './model';
 import { NoteReason } from './reasons';
 import type { NoteOutput } from './schemas';
@@ -38,4 +38,15 @@ export async function deleteNote(ctx: UserContext, id: string): Promise<{ ok: tr
   if (!note || note.userId !== ctx.claims.userId) throw new AppError(NoteReason.NOTE_NOT_FOUND, 'No such note');
   await notes.deleteOne({ _id: note._id });
   return { ok: true };
+}
+
+/** The module's deletion hook: every note of the user goes (idempotent: a resumed deletion calls it again). */
+export async function deleteNotesOfUser(ctx: ModuleHookContext, userId: string): Promise<void> {
+  await noteModel(ctx.db).deleteMany({ userId });
+}
+
+/** The module's export hook: the user's notes, oldest first. */
+export async function exportNotesOfUser(ctx: ModuleHookContext, userId: string): Promise<{ notes: NoteOutput[] }> {
+  const notes = await noteModel(ctx.db).find({ userId }).sort({ createdAt: 1, _id: 1 }).lean();
+  return { notes: notes.map(toNoteOutput) };
 }
