@@ -13,7 +13,7 @@ import type { Logger } from './logger';
 import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
 import { deleteExpiredSessions } from './services/sessions';
 import { deleteExpiredClaims } from './services/claims';
-import { migrateLegacySessions } from './services/sessionMigration';
+import { migrateLegacySessions, migrateSessionLists } from './services/sessionMigration';
 import { createWeChatSimulator, type WeChatSimulator } from './infra/dev/wechatSimulator';
 import { createOpenApiServiceStandIn, type OpenApiServiceStandIn } from './infra/dev/wechatSimulator/openApiService';
 
@@ -113,6 +113,8 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
 
     const migrated = await migrateLegacySessions({ db, now: opts.now ?? (() => new Date()), maxAgeS: config.sessions.maxAgeS });
     if (migrated > 0) logger.info({ migrated }, 'sessions of the old shape (one document per refresh token) migrated');
+    const relisted = await migrateSessionLists({ db, now: opts.now ?? (() => new Date()) });
+    if (relisted > 0) logger.info({ relisted }, "users' session lists of the old shape (user_sessions) turned into session references");
 
     // Counters in MongoDB: every instance counts against the same limit.
     let rateLimitStore: MongoRateLimitStore | undefined;

@@ -3,6 +3,8 @@ import type { Database } from '../../server/db/connection';
 import { identityId } from '../../server/db/models/identity';
 import type { SessionDocument } from '../../server/db/models/session';
 import { newRefreshToken, newSessionId } from '../../server/tokens/refreshToken';
+import type { SessionRefDocument } from '../../server/db/models/sessionRef';
+import { sessionRef } from '../../server/services/sessionLists';
 
 /** The openid of seeded user number i (0-based): stable, so a scenario can address any of them. */
 export const seededOpenId = (i: number) => `bench_u${String(i).padStart(7, '0')}`;
@@ -72,6 +74,7 @@ export async function seedSessions(
     const now = new Date();
     const endsAt = new Date(now.getTime() + opts.maxAgeS * 1000);
     const docs: SessionDocument[] = [];
+    const refs: SessionRefDocument[] = [];
     for (let i = start; i < end; i++) {
       const sessionId = newSessionId();
       const { token, secretHash } = newRefreshToken(sessionId);
@@ -95,8 +98,10 @@ export async function seedSessions(
         revokedReason: null,
         sessionKeyEnc: null,
       });
+      refs.push(sessionRef(seededUserId(user), { id: sessionId, appId, createdAt: now, endsAt }));
     }
     await db.Session.collection.insertMany(docs as never[], { ordered: false });
+    await db.SessionRef.collection.insertMany(refs as never[], { ordered: false });
     const t = performance.now();
     if (opts.onProgress && t - lastReport > 5000) {
       lastReport = t;

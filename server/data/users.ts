@@ -1,6 +1,7 @@
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import type { Database } from '../db/connection';
 import { createBoundedCache } from '../infra/perf/boundedCache';
+import { createReadBatcher } from '../infra/perf/readBatcher';
 import type { StoredUser } from '../services/users';
 
 /**
@@ -55,9 +56,13 @@ export function createUserStore(deps: { db: Database; ttlMs: number; now: () => 
     cache.delete(userId);
   }
 
+  // Reads by _id, many requests to a round trip (logins, refreshes and uncached calls of a moment).
+  const reads = createReadBatcher<StoredUser>(() => db.User.collection);
+
   async function read(userId: string) {
+    if (!Types.ObjectId.isValid(userId)) return null;
     const generation = generations.get(userId) ?? 0;
-    const user = await db.User.findById(userId).lean<StoredUser>();
+    const user = await reads.byId(new Types.ObjectId(userId));
     if ((generations.get(userId) ?? 0) === generation) cache.set(userId, user);
     return user;
   }

@@ -5,7 +5,7 @@ import { sessionModel, type SessionModel } from './models/session';
 import { identityModel, type IdentityModel } from './models/identity';
 import { phoneBindingModel, type PhoneBindingModel } from './models/phoneBinding';
 import { claimModel, type ClaimModel } from './models/claim';
-import { userSessionsModel, type UserSessionsModel } from './models/userSessions';
+import { sessionRefModel, type SessionRefModel } from './models/sessionRef';
 import { legacyRefreshTokenModel, type LegacyRefreshTokenModel } from './models/legacyRefreshToken';
 import { wechatAccessTokenLeaseModel, wechatAccessTokenModel } from './models/wechatAccessToken';
 import { installClosedSocketWriteFix } from '../infra/driver/closedSocketWrites';
@@ -22,7 +22,7 @@ export interface Database {
   Identity: IdentityModel;
   PhoneBinding: PhoneBindingModel;
   Claim: ClaimModel;
-  UserSessions: UserSessionsModel;
+  SessionRef: SessionRefModel;
   LegacyRefreshToken: LegacyRefreshTokenModel;
   /** True when the database answers a ping within a second. */
   ping(): Promise<boolean>;
@@ -52,7 +52,7 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
   const Identity = identityModel(connection);
   const PhoneBinding = phoneBindingModel(connection);
   const Claim = claimModel(connection);
-  const UserSessions = userSessionsModel(connection);
+  const SessionRef = sessionRefModel(connection);
   const LegacyRefreshToken = legacyRefreshTokenModel(connection);
   await Promise.all([
     User.init(),
@@ -61,7 +61,7 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     Identity.init(),
     PhoneBinding.init(),
     Claim.init(),
-    UserSessions.init(),
+    SessionRef.init(),
     LegacyRefreshToken.init(),
     wechatAccessTokenModel(connection).init(),
     wechatAccessTokenLeaseModel(connection).init(),
@@ -77,7 +77,7 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     Identity,
     PhoneBinding,
     Claim,
-    UserSessions,
+    SessionRef,
     LegacyRefreshToken,
     async ping() {
       try {

@@ -51,11 +51,11 @@ async function findUser(deps: AdminDeps, id: string): Promise<StoredUser> {
   return user;
 }
 
-/** Live sessions of one user (their list, then each session by _id), or of everyone (a count over all). */
+/** Live sessions of one user (their references, then each session by _id), or of everyone (a count over all). */
 async function countLiveSessions(deps: AdminDeps, userId?: string): Promise<number> {
   if (!userId) return deps.db.Session.countDocuments({ revokedAt: null, expiresAt: { $gt: deps.now() } });
   const listed = await listedSessions(deps, userId);
-  const states = await Promise.all(listed.map((s) => sessionState(deps, s.id)));
+  const states = await Promise.all(listed.map((s) => sessionState(deps.sessions, s.id)));
   return states.filter((s) => s.live && s.userId === userId).length;
 }
 

@@ -1,65 +1,56 @@
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import type { Database } from '../db/connection';
-import type { ListedSession } from '../db/models/userSessions';
+import type { SessionRefDocument } from '../db/models/sessionRef';
 import { isDuplicateKey } from '../errors';
 
 /**
- * Each user's list of sessions (server/db/models/userSessions.ts), read and written by `_id`.
- * A login pushes its session. Past MAX_LISTED_SESSIONS live entries the oldest sessions are
- * ended ("too many sessions") and dropped with the expired ones, so the list, and whatever
- * reads all of a user's sessions, stays bounded.
+ * Each user's sessions, as references keyed `<userIdHex>:<sessionId>` (server/db/models/sessionRef.ts):
+ * a login inserts one (batched with other logins'), and "every session of a user" is one read of
+ * the `_id` range of that user. How many there are is bounded by the user's logins within
+ * SESSION_MAX_AGE_S (and those by the per-user login rate limit), not by the collection.
  */
-export const MAX_LISTED_SESSIONS = 50;
+export interface ListedSession {
+  id: string;
+  appId: string;
+  createdAt: Date;
+  endsAt: Date;
+}
 
 interface ListDeps {
   db: Database;
   now: () => Date;
 }
 
-// On the embedded database two updates of one document at once can lose one of them (see
-// sessions.ts): this process writes a user's list one update at a time.
-const queues = new Map<string, Promise<unknown>>();
-function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve();
-  const run = previous.then(work, work);
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  queues.set(key, settled);
-  void settled.then(() => {
-    if (queues.get(key) === settled) queues.delete(key);
-  });
-  return run;
+/** `<userIdHex>:` — every reference of the user starts with it, and `;` is the character after `:`. */
+const rangeOf = (userId: string) => ({ $gte: `${userId}:`, $lt: `${userId};` });
+const refId = (userId: string, sessionId: string) => `${userId}:${sessionId}`;
+
+/** The reference a new session adds, to insert beside the session itself. */
+export function sessionRef(userId: Types.ObjectId | string, entry: ListedSession): SessionRefDocument {
+  return { _id: refId(String(userId), entry.id), appId: entry.appId, createdAt: entry.createdAt, endsAt: entry.endsAt };
 }
 
-/** Adds a session to its user's list; returns the entries that no longer fit (to be ended). */
-export function listSession(deps: ListDeps, userId: Types.ObjectId, entry: ListedSession): Promise<ListedSession[]> {
-  return oneAtATime(String(userId), async () => {
-    const push = () =>
-      deps.db.UserSessions.findOneAndUpdate({ _id: userId }, { $push: { sessions: entry } }, { upsert: true, returnDocument: 'after' }).lean();
-    let list;
-    try {
-      list = await push();
-    } catch (err) {
-      // Two first logins of one user upserted at once (another instance): the list exists now.
-      if (!isDuplicateKey(err)) throw err;
-      list = await push();
-    }
-    if (!list || list.sessions.length <= MAX_LISTED_SESSIONS) return [];
-    const now = deps.now().getTime();
-    const current = list.sessions.filter((s) => s.endsAt.getTime() > now).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    const overflow = current.slice(0, Math.max(0, current.length - MAX_LISTED_SESSIONS));
-    const kept = current.slice(overflow.length);
-    await deps.db.UserSessions.updateOne({ _id: userId }, { $set: { sessions: kept } });
-    return overflow;
-  });
+/** Adds a session to its user's list, once (a migration's way; a login inserts through its batcher). */
+export async function listSession(deps: ListDeps, userId: Types.ObjectId | string, entry: ListedSession): Promise<void> {
+  try {
+    await deps.db.SessionRef.create(sessionRef(userId, entry));
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
 }
 
 /** The sessions listed for a user that have not reached their end (expired or ended ones may be among them). */
 export async function listedSessions(deps: ListDeps, userId: string): Promise<ListedSession[]> {
-  if (!Types.ObjectId.isValid(userId)) return [];
-  const list = await deps.db.UserSessions.findById(userId).lean();
+  const refs = await deps.db.SessionRef.collection.find<SessionRefDocument>({ _id: rangeOf(userId) as never }).toArray();
   const now = deps.now().getTime();
-  return (list?.sessions ?? []).filter((s) => s.endsAt.getTime() > now);
+  const prefix = `${userId}:`.length;
+  return refs
+    .filter((ref) => ref.endsAt.getTime() > now)
+    .map((ref) => ({ id: ref._id.slice(prefix), appId: ref.appId, createdAt: ref.createdAt, endsAt: ref.endsAt }));
+}
+
+/** The cleanup's part: references whose session has reached its end. */
+export async function deleteEndedSessionRefs(deps: ListDeps): Promise<number> {
+  const { deletedCount } = await deps.db.SessionRef.deleteMany({ endsAt: { $lte: deps.now() } });
+  return deletedCount;
 }

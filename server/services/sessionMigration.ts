@@ -78,3 +78,30 @@ export async function migrateLegacySessions(deps: { db: Database; now: () => Dat
   await sessions.deleteMany({ familyId: { $exists: true } });
   return migrated;
 }
+
+/** A user's list of sessions as an earlier shape kept it: one document per user, updated at every login. */
+interface UserSessionsDocument {
+  _id: Types.ObjectId;
+  sessions: { id: string; appId: string; createdAt: Date; endsAt: Date }[];
+}
+
+/**
+ * Databases written while each user's sessions were listed in one `user_sessions` document (which
+ * every login updated) get a reference per listed session instead, and the collection goes. Until
+ * then a logoutAll or a ban still ends those sessions (users.sessionsValidAfter); only
+ * `user.sessions` would not show them. Safe to run on several instances at once.
+ */
+export async function migrateSessionLists(deps: { db: Database; now: () => Date }): Promise<number> {
+  const lists = deps.db.connection.collection<UserSessionsDocument>('user_sessions');
+  const now = deps.now();
+  let listed = 0;
+  for (const list of await lists.find({}).toArray()) {
+    for (const entry of list.sessions ?? []) {
+      if (entry.endsAt <= now) continue;
+      await listSession(deps, list._id, entry);
+      listed++;
+    }
+  }
+  await lists.drop().catch(() => undefined); // absent, or dropped by another instance
+  return listed;
+}

@@ -4,12 +4,14 @@ import { Types } from 'mongoose';
 import type { Database } from '../db/connection';
 import type { UserStore } from '../data/users';
 import type { InsertBatcher } from '../infra/perf/insertBatcher';
+import type { ReadBatcher } from '../infra/perf/readBatcher';
+import type { SessionRefDocument } from '../db/models/sessionRef';
 import type { RevokedReason, SessionDocument } from '../db/models/session';
 import { AppError } from '../errors';
 import { constantTimeEqual } from '../secrets/constantTimeEqual';
 import { newRefreshToken, newSessionId, parseRefreshToken } from '../tokens/refreshToken';
 import { claimOnce } from './claims';
-import { listedSessions, listSession } from './sessionLists';
+import { deleteEndedSessionRefs, listedSessions, sessionRef } from './sessionLists';
 
 /**
  * Sessions: one document per login, keyed by its id, found by `_id` on every hot path. A refresh
@@ -42,6 +44,10 @@ export interface SessionDeps {
   maxAgeS: number;
   /** Inserts session documents, many logins to a round trip (see server/infra/perf/insertBatcher.ts). */
   inserts: InsertBatcher<SessionDocument>;
+  /** Inserts the users' session references (server/services/sessionLists.ts), batched likewise. */
+  refInserts: InsertBatcher<SessionRefDocument>;
+  /** Reads session documents by _id, many requests to a round trip (server/infra/perf/readBatcher.ts). */
+  reads: ReadBatcher<SessionDocument>;
   /** The users: logoutAll's cut-off is written through them, so their cache shows it at once. */
   users: UserStore;
   /** Told whenever an ending of a session is done, so caches drop it at once (server/appServices.ts). */
@@ -92,7 +98,7 @@ export async function startSession(
   const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, endsAt.getTime()));
   const userId = new Types.ObjectId(String(who.userId));
   // Every field of the schema: the batcher writes the document as it is.
-  const [, overflow] = await Promise.all([
+  await Promise.all([
     deps.inserts.insert({
       _id: sessionId,
       userId,
@@ -111,10 +117,8 @@ export async function startSession(
       revokedReason: null,
       sessionKeyEnc: who.sessionKeyEnc,
     }),
-    listSession(deps, userId, { id: sessionId, appId: who.appId, createdAt: now, endsAt }),
+    deps.refInserts.insert(sessionRef(userId, { id: sessionId, appId: who.appId, createdAt: now, endsAt })),
   ]);
-  // The user's oldest sessions past the bound of the list end here (rarely: 50 at once).
-  await Promise.all(overflow.map((s) => endSessionForGood(deps, s.id, 'too_many_sessions')));
   return { sessionId, appId: who.appId, openId: who.openId, refreshToken: token, refreshExpiresIn: seconds(now, expiresAt) };
 }
 
@@ -140,7 +144,7 @@ async function sessionOf(deps: SessionDeps, token: string) {
 export async function rotateRefreshToken(deps: SessionDeps, token: string, client: ClientInfo): Promise<IssuedRefreshToken & { userId: string }> {
   const now = deps.now();
   const { sessionId, presented } = await sessionOf(deps, token);
-  const session = await deps.db.Session.findById(sessionId).lean();
+  const session = await deps.reads.byId(sessionId);
   if (!session) throw invalid();
   if (!constantTimeEqual(presented, session.tokenHash)) {
     // The token rotated last: a copy is in use (the session may have ended for it already, when
@@ -157,7 +161,7 @@ export async function rotateRefreshToken(deps: SessionDeps, token: string, clien
   const generation = session.generation + 1;
   const [won, user] = await Promise.all([
     claimOnce(deps.db, generationKey(sessionId, generation), new Date(now.getTime() + GENERATION_CLAIM_TTL_MS), 'rotate'),
-    deps.db.User.findById(session.userId, { status: 1, sessionsValidAfter: 1 }).lean(),
+    deps.users.read(String(session.userId)),
   ]);
   if (!won) {
     // Another request wrote this generation first: the same token twice at once (a copy is in
@@ -233,7 +237,7 @@ export function endSessionForGood(deps: SessionDeps, sessionId: string, reason: 
 }
 
 async function endOnce(deps: SessionDeps, sessionId: string, reason: RevokedReason, userId: string | undefined): Promise<boolean> {
-  const read = () => deps.db.Session.findById(sessionId, { userId: 1, generation: 1, revokedAt: 1, expiresAt: 1 }).lean();
+  const read = () => deps.reads.byId(sessionId);
   let session = await read();
   if (!session || (userId !== undefined && String(session.userId) !== userId) || session.revokedAt != null) return false;
   const wasLive = session.expiresAt > deps.now();
@@ -283,14 +287,9 @@ export async function endAllSessions(deps: SessionDeps, userId: string, reason: 
   return ended.filter(Boolean).length;
 }
 
-/** What an authenticated call needs to know of its token's session (one read by _id). */
-export async function sessionState(deps: Pick<SessionDeps, 'db' | 'now'>, sessionId: string): Promise<{ live: boolean; userId: string | null; createdAt: Date | null }> {
-  // Straight through the driver: this read runs on every uncached authenticated call, and
-  // mongoose's query building cost more CPU than the read itself.
-  const session = await deps.db.Session.collection.findOne<{ userId: Types.ObjectId; revokedAt: Date | null; expiresAt: Date; createdAt: Date }>(
-    { _id: sessionId as never },
-    { projection: { userId: 1, revokedAt: 1, expiresAt: 1, createdAt: 1 } },
-  );
+/** What an authenticated call needs to know of its token's session (one read by _id, batched). */
+export async function sessionState(deps: Pick<SessionDeps, 'reads' | 'now'>, sessionId: string): Promise<{ live: boolean; userId: string | null; createdAt: Date | null }> {
+  const session = await deps.reads.byId(sessionId);
   if (!session) return { live: false, userId: null, createdAt: null };
   return { live: session.revokedAt == null && session.expiresAt > deps.now(), userId: String(session.userId), createdAt: session.createdAt };
 }
@@ -312,7 +311,7 @@ export async function latestSessionKeyEnc(deps: Pick<SessionDeps, 'db' | 'now'>,
 export async function listSessions(deps: SessionDeps, userId: string, currentSessionId: string): Promise<SessionOutput[]> {
   const now = deps.now();
   const listed = await listedSessions(deps, userId);
-  const sessions = await Promise.all(listed.map((s) => deps.db.Session.findById(s.id).lean()));
+  const sessions = await Promise.all(listed.map((s) => deps.reads.byId(s.id)));
   return sessions
     .filter((s) => s !== null && String(s.userId) === userId && s.revokedAt == null && s.expiresAt > now)
     .map((s) => s!)
@@ -330,12 +329,14 @@ export async function listSessions(deps: SessionDeps, userId: string, currentSes
 
 /**
  * The periodic cleanup (no TTL indexes in the embedded database): sessions whose refresh token
- * has expired can do nothing more, and migrated tokens past their expiry mean nothing.
+ * has expired can do nothing more, references past their session's end list nothing, and migrated
+ * tokens past their expiry mean nothing.
  */
 export async function deleteExpiredSessions(deps: Pick<SessionDeps, 'db' | 'now'>): Promise<number> {
   const now = deps.now();
   const [{ deletedCount }] = await Promise.all([
     deps.db.Session.deleteMany({ expiresAt: { $lte: now } }),
+    deleteEndedSessionRefs(deps),
     deps.db.LegacyRefreshToken.deleteMany({ expiresAt: { $lte: now } }),
   ]);
   return deletedCount;

@@ -34,7 +34,7 @@ const sessionSchema = new Schema(
     userAgent: { type: String, default: null },
     ip: { type: String, default: null },
     revokedAt: { type: Date, default: null },
-    revokedReason: { type: String, enum: ['logout', 'logout_all', 'reuse_detected', 'user_banned', 'user_gone', 'too_many_sessions', null], default: null },
+    revokedReason: { type: String, enum: ['logout', 'logout_all', 'reuse_detected', 'user_banned', 'user_gone', null], default: null },
     /**
      * The session_key WeChat gave the login that started this session (sealed, AES-256-GCM; never
      * output). The newest login's key is the user's current one in that app.

@@ -1,0 +1,74 @@
+import type { mongo } from 'mongoose';
+
+/**
+ * Reads by `_id` for one collection, many requests to a round trip: the ids asked for during one
+ * turn of the event loop are read with one `find({ _id: { $in: [...] } })`, and each caller gets
+ * its own document (or null). Under load an uncached authenticated call, a refresh or a login
+ * reads its session and its user this way with the other requests of the same turn.
+ *
+ * Why: a read by `_id` costs ~0.6 ms of the embedded database's CPU and as much of ours in the
+ * driver, mostly per command rather than per document; 16 ids in one `$in` cost ~0.18 ms of its
+ * CPU and ~0.05 ms of ours per id. MongoDB answers `$in` on `_id` from its index, and so does devdb
+ * (devdb/patches/: FerretDB's SQLite backend pushes `$in` on `_id` down to SQL there).
+ *
+ * A document changed while its batch is being read is seen as before or after the change, as a
+ * single read would be. Documents go to the caller as the driver returns them (no mongoose).
+ */
+export interface ReadBatcher<T> {
+  byId(id: unknown): Promise<T | null>;
+}
+
+interface Waiting<T> {
+  resolve(doc: T | null): void;
+  reject(err: unknown): void;
+}
+
+/** Well below devdb's limit for a pushed-down `$in` (1,000 values). */
+const MAX_BATCH = 256;
+
+export function createReadBatcher<T extends { _id: unknown }>(
+  collection: () => mongo.Collection,
+  opts: { projection?: Record<string, 0 | 1> } = {},
+): ReadBatcher<T> {
+  // Ids of this turn, by their string form (ObjectIds and strings alike); several callers may
+  // wait for the same document.
+  let pending = new Map<string, { id: unknown; waiting: Waiting<T>[] }>();
+  let scheduled = false;
+
+  async function read(batch: Map<string, { id: unknown; waiting: Waiting<T>[] }>) {
+    try {
+      const ids = [...batch.values()].map((entry) => entry.id);
+      const docs = (await collection()
+        .find({ _id: { $in: ids } } as mongo.Filter<mongo.Document>, opts.projection ? { projection: opts.projection } : {})
+        .toArray()) as unknown as T[];
+      const found = new Map(docs.map((doc) => [String(doc._id), doc]));
+      for (const [key, entry] of batch) for (const w of entry.waiting) w.resolve(found.get(key) ?? null);
+    } catch (err) {
+      for (const entry of batch.values()) for (const w of entry.waiting) w.reject(err);
+    }
+  }
+
+  function flush() {
+    scheduled = false;
+    const all = [...pending];
+    pending = new Map();
+    for (let i = 0; i < all.length; i += MAX_BATCH) void read(new Map(all.slice(i, i + MAX_BATCH)));
+  }
+
+  return {
+    byId(id) {
+      return new Promise<T | null>((resolve, reject) => {
+        const key = String(id);
+        const entry = pending.get(key);
+        if (entry) entry.waiting.push({ resolve, reject });
+        else pending.set(key, { id, waiting: [{ resolve, reject }] });
+        // At the end of this turn of the event loop, with every request read from its socket in
+        // it: a quiet moment's lone read waits for nothing but that.
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+  };
+}
