@@ -312,6 +312,42 @@ describe('sessions stored in the old shape (one document per refresh token)', ()
   });
 });
 
+describe("users' session lists of the earlier shape (one user_sessions document per user)", () => {
+  it('become session references at start: user.sessions and logoutAll reach those sessions, and the collection goes', async () => {
+    const env = { AUTH_REGISTRATION: 'auto', JWT_KEYS: JSON.stringify([KEY_1]) };
+    const before = await startTestBackend(env);
+    const s = await signUp(before);
+    const sessionId = (jwt.decode(s.accessToken) as { sid: string }).sid;
+    const appId = before.backend.wechatApps[0]!.appId;
+    const db = before.backend.services.db;
+    // What that shape left: the session itself, listed only in the user's user_sessions document.
+    const listedOnly = await db.Session.findById(sessionId).lean();
+    await db.SessionRef.deleteMany({});
+    const endsAt = listedOnly!.endsAt;
+    await db.connection.collection('user_sessions').insertOne({
+      _id: new Types.ObjectId(s.user.id) as never,
+      sessions: [
+        { id: sessionId, appId, createdAt: listedOnly!.createdAt, endsAt },
+        { id: 'long-gone-xxxxxxxxxxxx', appId, createdAt: new Date(Date.now() - 90 * 86_400_000), endsAt: new Date(Date.now() - 1000) },
+      ],
+    });
+    await before.stop();
+
+    const after = await startTestBackend(env, { dbName: before.dbName });
+    try {
+      const migrated = after.backend.services.db;
+      expect((await migrated.connection.db!.listCollections({ name: 'user_sessions' }).toArray()).length).toBe(0);
+      expect((await migrated.SessionRef.find({}).lean()).map((r) => r._id)).toEqual([`${s.user.id}:${sessionId}`]);
+      const mine = await after.client({ token: s.accessToken }).user.sessions.query({});
+      expect(mine.map((x) => x.id)).toEqual([sessionId]);
+      await after.client({ token: s.accessToken }).auth.logoutAll.mutate();
+      expect((await migrated.Session.findById(sessionId).lean())!.revokedReason).toBe('logout_all');
+    } finally {
+      await after.stop();
+    }
+  });
+});
+
 describe('keys rotate without logging anyone out', () => {
   it('a token signed with the old key still works after the new key signs', async () => {
     const before = await startTestBackend({ AUTH_REGISTRATION: 'auto', JWT_KEYS: JSON.stringify([KEY_1]) });
