@@ -1,7 +1,9 @@
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppRouter } from '../server/root';
+import type { CancelDeletionOutput, DeleteAccountOutput } from '../shared/schemas/accountDeletion';
 import type { UserOutput } from '../shared/schemas/user';
+import { cancelDeletion, deleteAccount } from './accountDeletion';
 import { bindPhoneByCloudID } from './cloudPhone';
 import { callContainerAsRequest, CONTAINER_ORIGIN, type WxCloudApi } from './cloudTransport';
 import { LoginFlow, wxLogin, type LoginResult, type OnRegister } from './loginFlow';
@@ -68,6 +70,17 @@ export interface MiniProgramClient {
   logout(): Promise<void>;
   /** The stored session, if any. */
   session(): StoredSession | null;
+  /**
+   * Deletes the account: wx.login for the proof of presence, user.deleteAccount, then the session
+   * is forgotten on this phone. Answers `{ status: 'deleted' }` or, with a cooling-off period,
+   * `{ status: 'scheduled', scheduledFor }`.
+   */
+  deleteAccount(): Promise<DeleteAccountOutput>;
+  /**
+   * Cancels a pending deletion (after login() failed with ACCOUNT_DELETION_PENDING): wx.login for
+   * the proof, user.cancelDeletion. Then login() works again.
+   */
+  cancelDeletion(): Promise<CancelDeletionOutput>;
 }
 
 export interface CloudMiniProgramClient extends MiniProgramClient {
@@ -119,6 +132,8 @@ export function createMiniProgramClient(opts: MiniProgramClientOptions): MiniPro
     login: () => flow.login(),
     logout: () => flow.logout(endSession),
     session: () => store.get(),
+    deleteAccount: () => deleteAccount({ api, loginCode, store }),
+    cancelDeletion: () => cancelDeletion({ api: sessionless, loginCode, store }),
   };
   if (!cloud) return client;
   return { ...client, bindPhoneByCloudID: (cloudID) => bindPhoneByCloudID({ wx: cloud.wx, container: cloud, store, flow, timeoutMs }, cloudID) };
@@ -128,6 +143,7 @@ export { errorReason, errorData, MiniProgramClientError } from './errors';
 export type { ClientErrorReason, TransportReason } from './errors';
 export type { LoginResult, OnRegister, RegistrationData } from './loginFlow';
 export type { StoredSession } from './tokenStore';
+export type { CancelDeletionOutput, DeleteAccountOutput } from '../shared/schemas/accountDeletion';
 export type { WxApi } from './wxApi';
 export type { WxCloudApi } from './cloudTransport';
 export type { AppRouter } from '../server/root';

@@ -20,12 +20,14 @@ import { printCounts, printUser, printUsers } from './adminFormat';
 const USAGE = `Usage: npm run -s admin -- <command> [options]   (-s: no npm banner on stdout)
 
 Commands:
-  users [--status active|banned] [--app APPID] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+  users [--status active|banned|deletion_pending] [--app APPID] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
         [--page N] [--page-size N]     users, newest first (dates are UTC days, --to inclusive)
   user <id>                            one user, their openids per app and live sessions
   ban <id>                             ban a user and end all their sessions
   unban <id>                           lift a ban (ended sessions stay ended)
   revoke-sessions <id>                 end all sessions of a user
+  delete <id>                          delete a user and everything stored about them, at once
+                                       (also one whose deletion is pending)
   counts                               users, bans, sign-ups in the last 24 h, live sessions, users per app
   help                                 this text
 
@@ -49,7 +51,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 const LIST_OPTIONS = ['status', 'app', 'from', 'to', 'page', 'page-size'] as const;
-const ID_COMMANDS = ['user', 'ban', 'unban', 'revoke-sessions'];
+const ID_COMMANDS = ['user', 'ban', 'unban', 'revoke-sessions', 'delete'];
 const COMMANDS = ['users', 'counts', 'help', ...ID_COMMANDS];
 
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -89,7 +91,9 @@ function parseCommand(args: string[]): Command {
   if (name !== 'users') return { name, json };
 
   const status = values.status;
-  if (status !== undefined && status !== 'active' && status !== 'banned') throw new UsageError(`--status must be active or banned, got '${status}'`);
+  if (status !== undefined && status !== 'active' && status !== 'banned' && status !== 'deletion_pending') {
+    throw new UsageError(`--status must be active, banned or deletion_pending, got '${status}'`);
+  }
   if (values.app !== undefined && !/^[\w-]{1,64}$/.test(values.app)) throw new UsageError(`--app must be an appid, got '${values.app}'`);
   const to = values.to === undefined ? undefined : day('--to', values.to);
   return {
@@ -173,6 +177,10 @@ async function run(command: Command, db: Database, config: Config): Promise<void
     case 'revoke-sessions': {
       const result = await admin.revokeSessions({ id });
       return out(result, () => console.log(`ended ${result.revokedSessions} session(s) of user ${id}`));
+    }
+    case 'delete': {
+      const result = await admin.deleteUser({ id });
+      return out(result, () => console.log(`deleted user ${id} and everything stored about them; their tokens are refused`));
     }
     case 'counts': {
       const result = await admin.counts();

@@ -45,7 +45,9 @@ export function printUsers(result: AdminListUsersOutput): void {
     console.log(`no users on page ${result.page} (${result.total} match)`);
     return;
   }
-  const headers = ['ID', 'OPENID', 'APP', 'STATUS', 'NICKNAME', 'PHONE', 'CREATED', 'LAST LOGIN'];
+  // The column of scheduled deletions only when one is listed (users --status deletion_pending).
+  const deletions = result.items.some((u) => u.deletionScheduledFor !== null);
+  const headers = ['ID', 'OPENID', 'APP', 'STATUS', 'NICKNAME', 'PHONE', 'CREATED', 'LAST LOGIN', ...(deletions ? ['DELETION AT'] : [])];
   const rows = result.items.map((u) => [
     u.id,
     safe(u.openId),
@@ -55,6 +57,7 @@ export function printUsers(result: AdminListUsersOutput): void {
     phone(u.phone),
     time(u.createdAt),
     time(u.lastLoginAt),
+    ...(deletions ? [time(u.deletionScheduledFor)] : []),
   ]);
   console.log(table(headers, rows));
   console.log(`\npage ${result.page} of ${pages}, ${result.total} user(s) in all`);
@@ -72,6 +75,7 @@ export function printUser(user: AdminUserDetail): void {
     ['createdAt', time(user.createdAt)],
     ['lastLoginAt', time(user.lastLoginAt)],
     ['liveSessions', String(user.liveSessions)],
+    ...(user.deletionScheduledFor ? ([['deletionScheduledFor', time(user.deletionScheduledFor)]] as [string, string][]) : []),
   ];
   console.log(table(['FIELD', 'VALUE'], fields));
   console.log('\nIdentities:');

@@ -168,9 +168,10 @@ async function main() {
   });
   // The start-up banner: "  tRPC:     http://127.0.0.1:PORT/trpc"
   const bannerUrl = (line: string) => /^\s*tRPC:\s+(http:\/\/\S+)\/trpc\s*$/.exec(line)?.[1];
+  const profiled = settings.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(settings.cpuProfileDir)] : [];
   const server: ChildServer = await spawnServer({
     name: 'the production server',
-    args: [...(settings.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(settings.cpuProfileDir)] : []), SERVER_BUNDLE],
+    args: [...profiled, SERVER_BUNDLE],
     cwd: serverCwd,
     env: serverEnv({}),
     urlFrom: bannerUrl,
@@ -180,7 +181,7 @@ async function main() {
   // reads its session and user, as every call does once per cache period (and on other instances).
   const uncached: ChildServer = await spawnServer({
     name: 'the uncached server',
-    args: [SERVER_BUNDLE],
+    args: [...profiled, SERVER_BUNDLE],
     cwd: serverCwd,
     env: serverEnv({ AUTH_CACHE_TTL_S: '0' }),
     urlFrom: bannerUrl,

@@ -20,6 +20,10 @@ import { createAccessTokenManager } from './wechat/accessTokenManager';
 import { viaAccessToken, viaOpenApiService } from './wechat/serverApiAccess';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import type { AuthDeps } from './services/auth';
+import type { AccountDeletionDeps } from './services/accountDeletion';
+import { createAccountDeletionJobs } from './services/accountDeletionJob';
+import type { AppModule } from './modules/defineModule';
+import { modules as registeredModules } from './modules';
 import { createAccessTokens, type AccessTokens } from './tokens/accessToken';
 
 /** The WeChat app this server logs users into: the configured one, or the simulator's. */
@@ -40,6 +44,8 @@ export interface AppServices {
   tokens: AccessTokens;
   auth: AuthDeps;
   platform: PlatformDeps;
+  /** user.deleteAccount, user.cancelDeletion, admin delete, and the deletion jobs (resumed at start, retried by the tick). */
+  accountDeletion: AccountDeletionDeps;
   metrics: Metrics;
   /** Set to the listening address once the server listens, where PUBLIC_BASE_URL is unset. */
   avatarUrls: AvatarUrls & { listeningAt(origin: string): void };
@@ -54,6 +60,8 @@ export function createAppServices(opts: {
   now?: () => Date;
   /** Where rate limit counters live; memory of this process by default. */
   rateLimitStore?: RateLimitStore;
+  /** The modules whose hooks run (account deletion): server/modules/index.ts by default. */
+  modules?: Record<string, AppModule>;
 }): AppServices {
   const { config, db, logger } = opts;
   const now = opts.now ?? (() => new Date());
@@ -95,6 +103,29 @@ export function createAppServices(opts: {
   });
   metrics.watchAccessTokens(accessTokens);
   // With Cloud Hosting's open API service the access token machinery stays idle: nothing asks it.
+  const identities = createIdentityCache();
+  const auth: AuthDeps = {
+    db,
+    box,
+    tokens,
+    wechat: {
+      apps,
+      http,
+      watermarkMaxAgeS: config.wechat.watermarkMaxAgeS,
+      cloudHosting: config.wechat.cloudHosting,
+    },
+    registration: config.registration,
+    tickets: { db, box, ttlS: config.registrationTicketTtlS, now },
+    sessions,
+    principals,
+    users,
+    identities,
+    limiter,
+    avatarUrls,
+    logger,
+    now,
+  };
+  const jobs = createAccountDeletionJobs({ db, now, logger, users, sessions, identities, modules: opts.modules ?? registeredModules });
   const serverApi = config.wechat.openApiService ? viaOpenApiService(opts.wechatApps[0]!.appId) : viaAccessToken(accessTokens);
   return {
     config,
@@ -116,26 +147,7 @@ export function createAppServices(opts: {
       avatarUrls,
       now,
     },
-    auth: {
-      db,
-      box,
-      tokens,
-      wechat: {
-        apps,
-        http,
-        watermarkMaxAgeS: config.wechat.watermarkMaxAgeS,
-        cloudHosting: config.wechat.cloudHosting,
-      },
-      registration: config.registration,
-      tickets: { db, box, ttlS: config.registrationTicketTtlS, now },
-      sessions,
-      principals,
-      users,
-      identities: createIdentityCache(),
-      limiter,
-      avatarUrls,
-      logger,
-      now,
-    },
+    auth,
+    accountDeletion: { auth, jobs, delayDays: config.accountDeletionDelayDays },
   };
 }

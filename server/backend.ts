@@ -10,6 +10,7 @@ import { startMetricsServer } from './metrics/metricsServer';
 import { rateLimitSlotModel } from './db/models/rateLimitSlot';
 import { MongoRateLimitStore } from './rateLimit/mongoStore';
 import type { Logger } from './logger';
+import type { AppModule } from './modules/defineModule';
 import { deleteExpiredRegistrationTickets } from './services/registrationTickets';
 import { deleteExpiredSessions } from './services/sessions';
 import { deleteExpiredClaims } from './services/claims';
@@ -26,6 +27,8 @@ export interface BackendOptions {
   now?: () => Date;
   /** The mini programs the built-in simulator serves when none is configured: how many (default 1), or which. */
   simulatorApps?: number | { appId: string; appSecret: string }[];
+  /** The modules whose lifecycle hooks run: server/modules/index.ts unless a test brings its own. */
+  modules?: Record<string, AppModule>;
 }
 
 export interface RunningBackend {
@@ -123,7 +126,11 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
       await slots.init();
       rateLimitStore = new MongoRateLimitStore(slots);
     }
-    const services = createAppServices({ config, wechatApps, db, logger, now: opts.now, rateLimitStore });
+    const services = createAppServices({ config, wechatApps, db, logger, now: opts.now, rateLimitStore, modules: opts.modules });
+    // Account deletions a stopped process left halfway (or that came due while none ran) resume
+    // now, in the background: a start does not wait for them. The tick below retries failures.
+    const deletions = services.accountDeletion.jobs;
+    void deletions.runDue().catch((err: unknown) => logger.warn({ err }, 'resuming account deletions failed; the next tick retries'));
     // No TTL indexes in the embedded database: expired rows are refused by query and removed here.
     let cleanups = 0;
     const cleanup = setInterval(() => {
@@ -133,8 +140,10 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
         ++cleanups % SESSION_CLEANUP_EVERY === 0 ? deleteExpiredSessions(deps) : undefined,
         deleteExpiredClaims(deps),
         rateLimitStore?.deleteExpired(deps.now()),
+        // Deletions past their cooling-off period, and those whose last run failed.
+        deletions.runDue(),
       ]).catch((err) =>
-        logger.warn({ err }, 'cleanup of expired tickets and sessions failed'),
+        logger.warn({ err }, 'cleanup of expired tickets and sessions (or an account deletion run) failed'),
       );
     }, CLEANUP_INTERVAL_MS);
     cleanup.unref();

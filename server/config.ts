@@ -116,6 +116,8 @@ const envSchema = z
         .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
         .optional(),
     ),
+    /** Cooling-off period of user.deleteAccount (注销冷静期): 0 deletes at once. */
+    ACCOUNT_DELETION_DELAY_DAYS: integer(0, 365, 0),
     AUTH_REGISTRATION: z.preprocess(emptyAsUndefined, z.enum(['explicit', 'auto']).default('explicit')),
     REGISTRATION_TICKET_TTL_S: integer(30, 3600, 600),
     BODY_LIMIT_BYTES: integer(1024, 10_485_760, 65_536),
@@ -284,6 +286,8 @@ export interface Config {
   dataEncryptionKey: Buffer;
   registration: 'explicit' | 'auto';
   registrationTicketTtlS: number;
+  /** Days between user.deleteAccount and the deletion; 0: at once. */
+  accountDeletionDelayDays: number;
   bodyLimitBytes: number;
   http: {
     /** Most calls in one batched /trpc request. */
@@ -365,6 +369,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataEncryptionKey: resolveDataKey(env),
     registration: env.AUTH_REGISTRATION,
     registrationTicketTtlS: env.REGISTRATION_TICKET_TTL_S,
+    accountDeletionDelayDays: env.ACCOUNT_DELETION_DELAY_DAYS,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     http: {
       batchMaxCalls: env.TRPC_BATCH_MAX_CALLS,

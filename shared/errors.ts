@@ -10,6 +10,8 @@ export interface AppErrorData {
   registrationTicket?: string;
   /** With rate limits: seconds until a retry can succeed. */
   retryAfterS?: number;
+  /** With ACCOUNT_DELETION_PENDING: when the deletion runs (ISO 8601). */
+  scheduledFor?: string;
   /** With INVALID_INPUT: the zod issues, paths and messages only. */
   issues?: { path: (string | number)[]; message: string; code: string }[];
 }

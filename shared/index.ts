@@ -6,3 +6,4 @@ export * from './schemas/wechatData';
 export * from './schemas/session';
 export * from './schemas/profile';
 export * from './schemas/admin';
+export * from './schemas/accountDeletion';

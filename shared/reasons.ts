@@ -42,6 +42,9 @@ export const ERROR_REASONS = {
   USER_BANNED: 'FORBIDDEN',
   USER_NOT_FOUND: 'UNAUTHORIZED',
   REGISTRATION_TICKET_INVALID: 'UNAUTHORIZED', // unknown, used, expired or tampered ticket
+  ACCOUNT_DELETION_PENDING: 'FORBIDDEN', // the account is being deleted; data.scheduledFor says when (user.cancelDeletion until then)
+  LOGIN_PROOF_MISMATCH: 'FORBIDDEN', // the wx.login code (or the gateway's caller) of user.deleteAccount names another user or app than the token
+  NO_DELETION_PENDING: 'CONFLICT', // user.cancelDeletion: no deletion of this user that can still be cancelled
 
   // Our own access token
   TOKEN_MISSING: 'UNAUTHORIZED',

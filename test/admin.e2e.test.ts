@@ -59,7 +59,7 @@ describe('admin procedures', () => {
     const { items } = await admin().listUsers({ pageSize: 100 });
     for (const user of items) {
       expect(Object.keys(user).sort()).toEqual(
-        ['createdAt', 'id', 'lastLoginAt', 'nickName', 'openId', 'phone', 'registeredAppId', 'status', 'unionId'],
+        ['createdAt', 'deletionScheduledFor', 'id', 'lastLoginAt', 'nickName', 'openId', 'phone', 'registeredAppId', 'status', 'unionId'],
       );
     }
   });

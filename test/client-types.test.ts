@@ -40,7 +40,7 @@ const MINI_PROGRAM_TSCONFIG = {
  * `@ts-expect-error` demands (tsc fails on a marker with no error under it).
  */
 const TYPED_PAGE = `import { createMiniProgramClient, errorData, errorReason, MiniProgramClientError } from '../../lib/wxlogin-client';
-import type { ClientErrorReason, CloudMiniProgramClient, ErrorReason, MiniProgramClient, RouterInputs, RouterOutputs, StoredSession, UserOutput } from '../../lib/wxlogin-client';
+import type { CancelDeletionOutput, ClientErrorReason, CloudMiniProgramClient, DeleteAccountOutput, ErrorReason, MiniProgramClient, RouterInputs, RouterOutputs, StoredSession, UserOutput } from '../../lib/wxlogin-client';
 
 export async function exercise(url: string) {
   const client: MiniProgramClient = createMiniProgramClient({
@@ -96,6 +96,17 @@ export async function exercise(url: string) {
   };
 }
 
+/** Account deletion (compiled, not run: it would delete the account exercise() uses). */
+export async function deletion(client: MiniProgramClient) {
+  const done: DeleteAccountOutput = await client.deleteAccount();
+  const scheduledFor: Date | null = done.status === 'scheduled' ? done.scheduledFor : null;
+  const login = await client.login().then(() => null, errorReason);
+  const pending: 'ACCOUNT_DELETION_PENDING' | null = login === 'ACCOUNT_DELETION_PENDING' ? login : null;
+  const when: string | undefined = pending ? await client.login().then(() => undefined, (err) => errorData(err)?.scheduledFor) : undefined;
+  const cancelled: CancelDeletionOutput['status'] = (await client.cancelDeletion()).status;
+  return { scheduledFor, when, cancelled };
+}
+
 /** WeChat Cloud Hosting: the same API over wx.cloud.callContainer, plus bindPhoneByCloudID. */
 export function cloudClient(cloudID: string) {
   const client: CloudMiniProgramClient = createMiniProgramClient({ transport: 'cloud', env: 'prod-1a2b', service: 'wxlogin', wx });
@@ -105,6 +116,8 @@ export function cloudClient(cloudID: string) {
 }
 
 export function wrongCalls(client: MiniProgramClient) {
+  // @ts-expect-error deleteAccount takes no code: it calls wx.login itself
+  client.deleteAccount('a code');
   // @ts-expect-error auth.login's code is a string
   client.api.auth.login.mutate({ code: 42 });
   // @ts-expect-error a procedure that does not exist
@@ -220,7 +233,7 @@ describe('wxlogin-client.d.ts', () => {
       expected.push(lines.indexOf(line) + 1 - expected.length); // the line below, once the marker is gone
       return false;
     });
-    expect(expected.length).toBe(14);
+    expect(expected.length).toBe(15);
     const folder = miniProgramFolder({ 'pages/typed/typed.ts': unmarked.join('\n') });
     const { code, output } = await tsc(folder);
     expect(code).not.toBe(0);

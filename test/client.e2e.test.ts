@@ -150,6 +150,31 @@ describe.each(REALM_VARIANTS)('the built client in $name', (variant: RealmVarian
     });
   });
 
+  describe('account deletion', () => {
+    it('deleteAccount proves presence with wx.login, deletes, and forgets the session; the same person comes back as a new user', async () => {
+      const { wx, client, registrations } = await phone();
+      const first = await client.login();
+      const { refreshToken } = client.session()!;
+      const logins = wx.counts.login;
+      expect(await client.deleteAccount()).toEqual({ status: 'deleted' });
+      expect(wx.counts.login).toBe(logins + 1);
+      expect(client.session()).toBeNull();
+      expect(wx.storedKeys()).toEqual([]);
+      await expectReason(t.client().auth.refresh.mutate({ refreshToken }), 'REFRESH_TOKEN_INVALID');
+      const again = await client.login();
+      expect(again.user.id).not.toBe(first.user.id);
+      expect(registrations).toHaveLength(2);
+    });
+
+    it('cancelDeletion with nothing pending is NO_DELETION_PENDING, typed', async () => {
+      const { wx, client, reasonOf } = await phone();
+      await client.login();
+      const logins = wx.counts.login;
+      expect(await reasonOf(client.cancelDeletion())).toBe('NO_DELETION_PENDING');
+      expect(wx.counts.login).toBe(logins + 1);
+    });
+  });
+
   describe('logout', () => {
     it('ends the session on the server and forgets it; the next call logs in again', async () => {
       const { wx, client } = await phone();

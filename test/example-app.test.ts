@@ -53,6 +53,9 @@ interface Phone {
   wx: WxStandIn;
   toasts: { title: string; icon?: string }[];
   relaunches: string[];
+  /** The wx.showModal dialogs shown, and the answers the user gives them in turn (true: confirm). */
+  modals: string[];
+  modalAnswers: boolean[];
   app: ExampleApp;
   /** Loads a page's JS (as WeChat does when it opens it) and creates an instance: onLoad has run. */
   openPage(route: string): Promise<PageInstance>;
@@ -77,6 +80,8 @@ afterEach(() => {
 function launch(openid: string, url = `${t.url}/trpc`): Phone {
   const toasts: { title: string; icon?: string }[] = [];
   const relaunches: string[] = [];
+  const modals: string[] = [];
+  const modalAnswers: boolean[] = [];
   let appObject: ExampleApp | undefined;
   const pages = new Map<string, PageDef>();
   let loadingPage = '';
@@ -99,6 +104,12 @@ function launch(openid: string, url = `${t.url}/trpc`): Phone {
       },
       navigateBack: () => {},
       reLaunch: (opts) => void relaunches.push((opts as { url: string }).url),
+      // Its answer goes to the page's success callback.
+      showModal: (opts) => {
+        modals.push((opts as { title: string }).title);
+        const confirm = modalAnswers.shift() ?? false;
+        return { confirm, cancel: !confirm };
+      },
     },
   });
 
@@ -127,6 +138,8 @@ function launch(openid: string, url = `${t.url}/trpc`): Phone {
     wx,
     toasts,
     relaunches,
+    modals,
+    modalAnswers,
     app,
     evaluate: (code) => realm.evaluate(code),
     async openPage(route) {
@@ -270,6 +283,31 @@ describe('the example mini program', () => {
     await page.onAddTap();
     expect(page.data.error).toBe('INVALID_INPUT');
     expect(phone.toasts.at(-1)).toMatchObject({ icon: 'none' });
+  });
+
+  it('the settings page: "delete my account" asks first; confirmed, the account is deleted, the phone forgets it, back to login', async () => {
+    const openid = uniqueOpenId('example');
+    const phone = launch(openid);
+    await registerThroughLoginPage(phone, 'Gina');
+    const { refreshToken, userId } = phone.wx.stored(SESSION_KEY) as { refreshToken: string; userId: string };
+    const page = await phone.openPage('pages/settings/settings');
+
+    // Cancelled in the dialog: nothing happens.
+    phone.modalAnswers.push(false);
+    await page.onDeleteAccountTap();
+    expect(phone.modals).toEqual(['Delete my account']);
+    expect(phone.relaunches).toEqual([]);
+    expect(await t.backend.services.db.User.countDocuments({ _id: userId })).toBe(1);
+
+    phone.modalAnswers.push(true);
+    await page.onDeleteAccountTap();
+    expect(phone.relaunches).toEqual(['/pages/login/login']);
+    expect(phone.toasts.at(-1)).toEqual({ title: 'Account deleted', icon: 'none' });
+    expect(phone.wx.stored(SESSION_KEY)).toBeUndefined();
+    expect(page.data.error).toBe('');
+    expect(await t.backend.services.db.User.countDocuments({ _id: userId })).toBe(0);
+    const refused = await t.client().auth.refresh.mutate({ refreshToken }).catch((err: { data?: { reason?: string } }) => err.data?.reason);
+    expect(refused).toBe('REFRESH_TOKEN_INVALID');
   });
 
   it('log out without network: the phone forgets the session and says the server was not told', async () => {

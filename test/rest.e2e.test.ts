@@ -138,7 +138,7 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
       // The rate limited ones: per IP (auth), per user (the calls that reach WeChat or write).
       const limited = operations(doc).filter((o) => o.op.responses['429']).map((o) => o.op['x-trpc-procedure'] ?? o.path);
       expect(limited.sort()).toEqual(
-        ['/accounts/wxapp', '/oauth/token', '/user/wxlogin', 'auth.login', 'auth.refresh', 'auth.register', 'user.bindPhone', 'user.checkSession', 'user.updateProfile'].sort(),
+        ['/accounts/wxapp', '/oauth/token', '/user/wxlogin', 'auth.login', 'auth.refresh', 'auth.register', 'user.bindPhone', 'user.cancelDeletion', 'user.checkSession', 'user.deleteAccount', 'user.updateProfile'].sort(),
       );
     });
 

@@ -75,3 +75,16 @@ export async function deleteAvatar(db: Database, id: string, opts: { ownerId?: s
     throw err;
   }
 }
+
+/**
+ * Every avatar a user uploaded (files and chunks): the one they use and any upload in flight or
+ * left behind. By the owner in the files' metadata: not an `_id` filter (a read of every avatar's
+ * file document on the embedded database), run only by account deletion, which is rare. Returns
+ * how many were deleted.
+ */
+export async function deleteAvatarsOfUser(db: Database, userId: string): Promise<number> {
+  const files = await bucketOf(db).find({ 'metadata.userId': userId }, { projection: { _id: 1 } }).toArray();
+  let deleted = 0;
+  for (const file of files) if (await deleteAvatar(db, String(file._id))) deleted++;
+  return deleted;
+}

@@ -21,6 +21,7 @@ export const errorBodySchema = z
       issues: issuesSchema.optional(),
       registrationTicket: z.string().optional().meta({ description: 'With USER_NOT_REGISTERED: single-use ticket for POST /api/auth/register' }),
       retryAfterS: z.number().int().optional().meta({ description: 'With RATE_LIMITED: seconds until a retry can succeed (also the Retry-After header)' }),
+      scheduledFor: z.string().optional().meta({ description: 'With ACCOUNT_DELETION_PENDING: when the deletion runs (ISO 8601)' }),
     }),
   })
   .meta({ id: 'Error' });

@@ -12,6 +12,7 @@ export interface RestError {
   issues?: AppErrorData['issues'];
   registrationTicket?: string;
   retryAfterS?: number;
+  scheduledFor?: string;
 }
 
 /**
@@ -26,6 +27,7 @@ export function toRestError(err: unknown, log: Logger, opts: { site?: ErrorSite;
   if (data.issues) error.issues = data.issues;
   if (data.registrationTicket !== undefined) error.registrationTicket = data.registrationTicket;
   if (data.retryAfterS !== undefined) error.retryAfterS = data.retryAfterS;
+  if (data.scheduledFor !== undefined) error.scheduledFor = data.scheduledFor;
   return error;
 }
 

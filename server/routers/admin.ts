@@ -6,7 +6,9 @@ import {
   adminUserDetail,
   adminUserIdInput,
   adminUserView,
+  deleteAccountOutput,
 } from '../../shared';
+import { deleteUserNow } from '../services/accountDeletion';
 import { banUser, counts, getUser, listUsers, revokeSessions, unbanUser } from '../services/admin';
 import { adminProcedure } from '../trpc/adminProcedure';
 import { router } from '../trpc/init';
@@ -44,6 +46,16 @@ export const adminRouter = router({
     .input(adminUserIdInput)
     .output(adminRevokeSessionsOutput)
     .mutation(({ ctx, input }) => revokeSessions(ctx.services.auth, input.id)),
+
+  /**
+   * Deletes the user and everything stored about them, at once (the cooling-off period is the
+   * user's own choice to undo; an operator acts on a request made elsewhere): the job of
+   * user.deleteAccount, pending or not.
+   */
+  deleteUser: adminProcedure
+    .input(adminUserIdInput)
+    .output(deleteAccountOutput)
+    .mutation(({ ctx, input }) => deleteUserNow(ctx.services.accountDeletion, input.id)),
 
   counts: adminProcedure.output(adminCountsOutput).query(({ ctx }) => counts(ctx.services.auth)),
 });

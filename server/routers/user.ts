@@ -1,10 +1,11 @@
-import { bindPhoneInput, checkSessionOutput, sessionListInput, sessionListOutput, updateProfileInput, userOutput } from '../../shared';
+import { bindPhoneInput, cancelDeletionOutput, checkSessionOutput, deleteAccountOutput, deletionProofInput, sessionListInput, sessionListOutput, updateProfileInput, userOutput } from '../../shared';
+import { cancelDeletion, deleteAccount } from '../services/accountDeletion';
 import { bindPhone } from '../services/phone';
 import { updateProfile } from '../services/profile';
 import { checkStoredSessionKey } from '../services/sessionCheck';
 import { pageOf } from '../services/paging';
 import { listSessions } from '../services/sessions';
-import { protectedProcedure, router, userLimitedProcedure } from '../trpc/init';
+import { protectedProcedure, rateLimitedProcedure, router, userLimitedProcedure } from '../trpc/init';
 
 export const userRouter = router({
   /** The user's live sessions (devices), most recently used first, a page at a time; the asking one marked `current`. */
@@ -46,4 +47,36 @@ export const userRouter = router({
       },
     })
     .output(checkSessionOutput).query(({ ctx }) => checkStoredSessionKey(ctx.services.platform, ctx.claims)),
+
+  /**
+   * Deletes the account: with a fresh wx.login code of the same user (the proof of presence; on
+   * Cloud Hosting the gateway's caller). At once, or after ACCOUNT_DELETION_DELAY_DAYS; every
+   * session ends at once either way. See docs/reference/account-deletion.md.
+   */
+  deleteAccount: userLimitedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/user/delete-account',
+        summary: 'Delete the account (a fresh wx.login code of the same user proves presence): at once, or scheduled after the cooling-off period',
+        reasons: ['LOGIN_PROOF_MISMATCH', 'WECHAT_CODE_INVALID', 'WECHAT_CODE_USED', 'WECHAT_RATE_LIMITED', 'WECHAT_ERROR'],
+      },
+    })
+    .input(deletionProofInput)
+    .output(deleteAccountOutput)
+    .mutation(({ ctx, input }) => deleteAccount(ctx.services.accountDeletion, ctx.claims, input.code, ctx.gatewayCaller)),
+
+  /** Cancels a deletion still in its cooling-off period; the wx.login code names the user (they have no session). */
+  cancelDeletion: rateLimitedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/user/cancel-deletion',
+        summary: 'Cancel a pending account deletion (the wx.login code names the user); then log in again',
+        reasons: ['NO_DELETION_PENDING', 'WECHAT_CODE_INVALID', 'WECHAT_CODE_USED', 'WECHAT_RATE_LIMITED', 'WECHAT_ERROR'],
+      },
+    })
+    .input(deletionProofInput)
+    .output(cancelDeletionOutput)
+    .mutation(({ ctx, input }) => cancelDeletion(ctx.services.accountDeletion, ctx.appId, input.code, ctx.gatewayCaller)),
 });

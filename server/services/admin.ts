@@ -9,6 +9,7 @@ import type {
 } from '../../shared';
 import type { UserStore } from '../data/users';
 import type { Database } from '../db/connection';
+import { accountDeletionModel } from '../db/models/accountDeletion';
 import { AppError } from '../errors';
 import { listedSessions } from './sessionLists';
 import { endAllSessions, sessionState, type SessionDeps } from './sessions';
@@ -39,6 +40,7 @@ export function toAdminUserView(user: StoredUser): AdminUserView {
     phone: user.phone ? { countryCode: user.phone.countryCode, purePhoneNumber: user.phone.purePhoneNumber } : null,
     createdAt: user.createdAt,
     lastLoginAt: user.lastLoginAt ?? null,
+    deletionScheduledFor: user.deletionScheduledFor ?? null,
   };
 }
 
@@ -63,8 +65,14 @@ export async function listUsers(deps: AdminDeps, input: AdminListUsersInput = {}
   const page = input.page ?? 1;
   const pageSize = Math.min(100, Math.max(1, input.pageSize ?? 20));
   const filter: Record<string, unknown> = {};
-  if (input.status) filter.status = input.status;
-  if (input.appId) filter._id = { $in: await deps.db.Identity.distinct('userId', { appId: input.appId }) };
+  const byId: Record<string, unknown>[] = [];
+  if (input.status === 'deletion_pending') {
+    // The deletions not done yet: a handful of documents, read whole.
+    const pending = await accountDeletionModel(deps.db.connection).find({}, { _id: 1 }).lean();
+    byId.push({ _id: { $in: pending.map((p) => new Types.ObjectId(p._id)) } });
+  } else if (input.status) filter.status = input.status;
+  if (input.appId) byId.push({ _id: { $in: await deps.db.Identity.distinct('userId', { appId: input.appId }) } });
+  if (byId.length > 0) filter.$and = byId;
   if (input.createdFrom || input.createdTo) {
     filter.createdAt = { ...(input.createdFrom ? { $gte: input.createdFrom } : {}), ...(input.createdTo ? { $lt: input.createdTo } : {}) };
   }

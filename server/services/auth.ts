@@ -13,6 +13,7 @@ import type { AccessTokens } from '../tokens/accessToken';
 import { code2Session } from '../wechat/code2Session';
 import type { WeChatHttpOptions } from '../wechat/requestJson';
 import { verifiedUserData, type UserDataInput, type WeChatProfile } from '../wechat/userData';
+import { refuseIfDeletionPending } from './accountDeletionRefusal';
 import { recordIdentity, userIdOfIdentity, type IdentityCache } from './identities';
 import type { PrincipalCache } from './principals';
 import { claimRegistrationTicket, issueRegistrationTicket, peekRegistrationTicket, type TicketDeps } from './registrationTickets';
@@ -52,7 +53,7 @@ async function exchangeCode(deps: AuthDeps, appId: string | undefined, code: str
  * Who logs in or registers: on Cloud Hosting the user the gateway names (a code, if sent, is not
  * needed and is ignored), elsewhere code2Session of the wx.login code.
  */
-async function wechatSessionOf(deps: AuthDeps, appId: string | undefined, code: string | undefined, caller: GatewayCaller | undefined): Promise<AppSession> {
+export async function wechatSessionOf(deps: AuthDeps, appId: string | undefined, code: string | undefined, caller: GatewayCaller | undefined): Promise<AppSession> {
   if (!deps.wechat.cloudHosting) {
     if (code === undefined) throw invalidInput('code', 'invalid_type', 'Invalid input: expected string, received undefined');
     return exchangeCode(deps, appId, code);
@@ -133,7 +134,7 @@ function loginChanges(user: StoredUser, $set: Record<string, unknown>, now: Date
  * The user this WeChat session belongs to, if any: by its identity in this app, else (first
  * visit to this app) by unionId, which links the apps of one Open Platform account.
  */
-async function findUserId(deps: AuthDeps, session: AppSession): Promise<string | null> {
+export async function findUserId(deps: AuthDeps, session: AppSession): Promise<string | null> {
   const known = await userIdOfIdentity(deps, session);
   if (known) return known;
   return session.unionId ? userIdByUnionId(deps, session.unionId) : null;
@@ -169,6 +170,7 @@ export async function login(
     // login at once. One read by _id; authenticated calls keep the AUTH_CACHE_TTL_S bound.
     const user = await deps.users.read(linked);
     if (user?.status === 'banned') throw banned();
+    if (user) await refuseIfDeletionPending(deps, user);
     const current = user && (await applyLoginChanges(deps, user, $set));
     if (current === 'banned') throw banned();
     if (current) return { ...(await signIn(deps, current, session, client)), isNewUser: false };
@@ -185,6 +187,7 @@ export async function login(
   }
   const { user, created } = await createUser(deps, session, { ...$set, lastLoginAt: deps.now() });
   if (!created && user.status === 'banned') throw banned();
+  if (!created) await refuseIfDeletionPending(deps, user);
   return { ...(await signIn(deps, user, session, client)), isNewUser: created };
 }
 
@@ -233,7 +236,12 @@ export async function register(
     input,
     input.registrationTicket ? await ticketSession(deps, input.registrationTicket, caller) : await wechatSessionOf(deps, appId, input.code, caller),
   );
-  if (await findUserId(deps, session)) throw userExists();
+  const existing = await findUserId(deps, session);
+  if (existing) {
+    const user = await deps.users.read(existing);
+    if (user) await refuseIfDeletionPending(deps, user);
+    throw userExists();
+  }
   if (input.registrationTicket) await claimRegistrationTicket(deps.tickets, input.registrationTicket);
 
   const fields = { ...profileUpdate(profile, input.profile), lastLoginAt: deps.now(), ...(session.unionId ? { unionId: session.unionId } : {}) };

@@ -49,6 +49,18 @@ export async function listedSessions(deps: ListDeps, userId: string): Promise<Li
     .map((ref) => ({ id: ref._id.slice(prefix), appId: ref.appId, createdAt: ref.createdAt, endsAt: ref.endsAt }));
 }
 
+/** Every session id the user's references name, ended ones too (account deletion). */
+export async function allListedSessionIds(deps: Pick<ListDeps, 'db'>, userId: string): Promise<string[]> {
+  const refs = await deps.db.SessionRef.collection.find<{ _id: string }>({ _id: rangeOf(userId) as never }, { projection: { _id: 1 } }).toArray();
+  const prefix = `${userId}:`.length;
+  return refs.map((ref) => ref._id.slice(prefix));
+}
+
+/** Removes every reference of the user (account deletion). */
+export async function deleteSessionRefsOfUser(deps: Pick<ListDeps, 'db'>, userId: string): Promise<void> {
+  await deps.db.SessionRef.deleteMany({ _id: rangeOf(userId) });
+}
+
 /** The cleanup's part: references whose session has reached its end. */
 export async function deleteEndedSessionRefs(deps: ListDeps): Promise<number> {
   const { deletedCount } = await deps.db.SessionRef.deleteMany({ endsAt: { $lte: deps.now() } });

@@ -18,13 +18,16 @@ export const adminUserView = userOutput
     // openId here: the openid in the app the user first came from.
     registeredAppId: z.string().nullable(),
     phone: z.object({ countryCode: z.string(), purePhoneNumber: z.string() }).nullable(),
+    /** Set while the account is being deleted (user.deleteAccount's cooling-off period): when it runs. */
+    deletionScheduledFor: z.date().nullable(),
   });
 export type AdminUserView = z.infer<typeof adminUserView>;
 
 export const adminListUsersInput = z.object({
   page: z.number().int().min(1).max(1_000_000).default(1),
   pageSize: z.number().int().min(1).max(100).default(20),
-  status: userStatus.optional(),
+  /** active or banned; deletion_pending: the accounts whose deletion is scheduled (any status). */
+  status: z.enum([...userStatus.options, 'deletion_pending']).optional(),
   /** Users who have an identity (an openid) in this mini program. */
   appId: z.string().min(1).max(64).optional(),
   /** Created at or after this instant. */

@@ -31,8 +31,11 @@ export interface WxStandIn {
 
 export interface WxStandInOptions {
   unionId?: string;
-  /** More wx methods (showToast, navigateTo ...): called with a JSON copy of their argument. */
-  extras?: Record<string, (arg: unknown) => void>;
+  /**
+   * More wx methods (showToast, navigateTo ...): called with a JSON copy of their argument. What
+   * one returns, if anything, goes to the caller's `success` (as wx.showModal's { confirm }).
+   */
+  extras?: Record<string, (arg: unknown) => unknown>;
 }
 
 const WX_SOURCE = `(function (host, extraNames) {
@@ -61,7 +64,10 @@ const WX_SOURCE = `(function (host, extraNames) {
     removeStorageSync: function (key) { host.removeItem(String(key)); }
   };
   extraNames.split(',').filter(Boolean).forEach(function (name) {
-    wx[name] = function (arg) { host.extra(name, arg === undefined ? 'null' : JSON.stringify(arg)); };
+    wx[name] = function (arg) {
+      var result = host.extra(name, arg === undefined ? 'null' : JSON.stringify(arg));
+      if (typeof result === 'string' && arg) call(arg.success, JSON.parse(result));
+    };
   });
   return wx;
 })`;
@@ -145,7 +151,10 @@ export function installWx(realm: MiniProgramRealm, app: AppSide, openid: string,
     getItem: (key: string) => storage.get(key) ?? null,
     setItem: (key: string, json: string) => void storage.set(key, json),
     removeItem: (key: string) => void storage.delete(key),
-    extra: (name: string, json: string) => extras[name]!(JSON.parse(json)),
+    extra: (name: string, json: string) => {
+      const result = extras[name]!(JSON.parse(json));
+      return result === undefined ? undefined : JSON.stringify(result);
+    },
   };
   const makeWx = realm.evaluate<(h: typeof host, names: string) => unknown>(WX_SOURCE);
   (realm.context as Record<string, unknown>).wx = makeWx(host, Object.keys(extras).join(','));

@@ -37,6 +37,12 @@ const userSchema = new Schema(
      */
     sessionsValidAfter: { type: Date, default: null },
     phone: { type: phoneSchema, default: null },
+    /**
+     * Set by user.deleteAccount (and admin delete): the account is being deleted at this time
+     * (server/services/accountDeletion.ts). Login refuses while it is set; the job removes the
+     * whole document, and cancelDeletion clears it.
+     */
+    deletionScheduledFor: { type: Date, default: null },
   },
   { timestamps: true, collection: 'users' },
 );

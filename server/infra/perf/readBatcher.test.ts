@@ -22,7 +22,7 @@ function counted(name: string) {
     Object.assign(Object.create(collection), {
       find: (filter: { _id: { $in: unknown[] } }, opts: object) => {
         finds.push(filter._id.$in.length);
-        return collection.find(filter, opts);
+        return collection.find(filter as mongo.Filter<mongo.Document>, opts);
       },
     }) as mongo.Collection;
   return { collection, finds, view };
