@@ -20,8 +20,9 @@ function counted(name: string) {
   const finds: number[] = [];
   const view = () =>
     Object.assign(Object.create(collection), {
-      find: (filter: { _id: { $in: unknown[] } }, opts: object) => {
-        finds.push(filter._id.$in.length);
+      find: (filter: { _id: { $in: unknown[] } | unknown }, opts: object) => {
+        const ids = filter._id as { $in?: unknown[] };
+        finds.push(Array.isArray(ids.$in) ? ids.$in.length : 1);
         return collection.find(filter as mongo.Filter<mongo.Document>, opts);
       },
     }) as mongo.Collection;

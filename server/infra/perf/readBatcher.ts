@@ -38,8 +38,11 @@ export function createReadBatcher<T extends { _id: unknown }>(
   async function read(batch: Map<string, { id: unknown; waiting: Waiting<T>[] }>) {
     try {
       const ids = [...batch.values()].map((entry) => entry.id);
+      // A lone id (a quiet moment) as a plain equality: the one filter every database answers
+      // from an index, whatever it does with $in.
+      const filter = ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } };
       const docs = (await collection()
-        .find({ _id: { $in: ids } } as mongo.Filter<mongo.Document>, opts.projection ? { projection: opts.projection } : {})
+        .find(filter as mongo.Filter<mongo.Document>, opts.projection ? { projection: opts.projection } : {})
         .toArray()) as unknown as T[];
       const found = new Map(docs.map((doc) => [String(doc._id), doc]));
       for (const [key, entry] of batch) for (const w of entry.waiting) w.resolve(found.get(key) ?? null);
