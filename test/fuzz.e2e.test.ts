@@ -514,8 +514,8 @@ describe('the procedure list', () => {
 /** A working access token for this procedure's valid cases. */
 async function validTokenFor(proc: Procedure, spec: AuthSpec): Promise<string> {
   if (!proc.endsSessions || (spec.kind !== 'valid' && spec.kind !== 'tampered')) return main.accessToken;
-  // Each valid case leaves a revoked session behind; the embedded database scans them on every
-  // query, so clear them out now and then to keep the run fast.
+  // Each valid case leaves an ended session of the victim behind, and a logoutAll visits every
+  // session of its user: clear the ended ones out now and then so that stays short.
   if (++victimLogins % 25 === 0 && victimUserId) {
     await t.backend.services.db.Session.deleteMany({ userId: victimUserId, revokedAt: { $ne: null } });
   }
