@@ -12,10 +12,12 @@ import (
 )
 
 // FerretDB v1's SQLite backend looks documents up by _id (finds, updates, deletes) with
-// WHERE _ferretdb_sjson->'$._id' = ?, but the unique index it creates for _id is on a
-// differently written expression, _ferretdb_sjson->"_id", so SQLite cannot use it: every
-// lookup and every update scanned the whole table. keepIDIndexes adds an index on exactly the
-// expression FerretDB queries with, to every collection table, as collections appear.
+// WHERE _ferretdb_sjson->'$._id' = ? (and, patched, IN (...)), but the unique index it creates
+// for _id is on a differently written expression, _ferretdb_sjson->"_id", so SQLite cannot use
+// it: every lookup and every update scanned the whole table. keepIDIndexes adds an index on
+// exactly the expressions FerretDB queries with, to every collection table, as collections
+// appear: the _id's JSON text for equalities, and its SQL text for string ranges (our patch
+// 0002; the JSON text orders differently, e.g. "a\"b" escaped).
 func keepIDIndexes(ctx context.Context, dir string) {
 	dbs := map[string]*sql.DB{}
 	defer func() {
@@ -48,6 +50,13 @@ func keepIDIndexes(ctx context.Context, dir string) {
 	}
 }
 
+// idIndexExpressions are written exactly as FerretDB's queries write them (metadata.IDColumn,
+// and idTextColumn in patches/0002), or SQLite would not use them. The key names the index.
+var idIndexExpressions = map[string]string{
+	"lookup": `_ferretdb_sjson->'$._id'`,
+	"text":   `_ferretdb_sjson->>'$._id'`,
+}
+
 func ensureIDIndexes(ctx context.Context, db *sql.DB) {
 	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\_ferretdb\_%' ESCAPE '\'`)
 	if err != nil {
@@ -63,7 +72,9 @@ func ensureIDIndexes(ctx context.Context, db *sql.DB) {
 	rows.Close()
 	for _, table := range tables {
 		quoted := strings.ReplaceAll(table, `"`, `""`)
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s__id_lookup" ON "%s" (_ferretdb_sjson->'$._id')`, quoted, quoted)
-		_, _ = db.ExecContext(ctx, q)
+		for suffix, expression := range idIndexExpressions {
+			q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s__id_%s" ON "%s" (%s)`, quoted, suffix, quoted, expression)
+			_, _ = db.ExecContext(ctx, q)
+		}
 	}
 }
