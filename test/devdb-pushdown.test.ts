@@ -58,14 +58,15 @@ const STRING_IDS = [
   '😀',
   '\uffff',
   USER,
-  `${USER}.`,
+  `${USER}:`,
+  `${USER}:s1`,
+  `${USER}:s2`,
+  `${USER}:s2x`,
   `${USER}.s1`,
-  `${USER}.s2`,
-  `${USER}.s2x`,
-  `${USER}-x`,
-  `${USER}/`,
-  `${USER}/x`,
-  `${OTHER_USER}.s1`,
+  `${USER}9`,
+  `${USER};`,
+  `${USER};x`,
+  `${OTHER_USER}:s1`,
 ];
 /**
  * None spells the hex of a stored string: FerretDB's SQLite backend cannot store both (its unique
@@ -211,9 +212,9 @@ describe('devdb pushes string ranges on _id down and finds what MongoDB finds', 
     );
   });
 
-  it("a user's sessions: _id from '<userIdHex>.' up to '<userIdHex>/'", async () => {
-    const { direct, wrapped } = await foundBothWays({ $gte: `${USER}.`, $lt: `${USER}/` });
-    expect(direct).toEqual(keys([`${USER}.`, `${USER}.s1`, `${USER}.s2`, `${USER}.s2x`]));
+  it("a user's session references (server/services/sessionLists.ts): _id from '<userIdHex>:' up to '<userIdHex>;'", async () => {
+    const { direct, wrapped } = await foundBothWays({ $gte: `${USER}:`, $lt: `${USER};` });
+    expect(direct).toEqual(keys([`${USER}:`, `${USER}:s1`, `${USER}:s2`, `${USER}:s2x`]));
     expect(wrapped).toEqual(direct);
   });
 
@@ -227,7 +228,7 @@ describe('devdb pushes string ranges on _id down and finds what MongoDB finds', 
   });
 
   it.runIf(ON_DEVDB)('explain: string bounds are pushed down, anything else is not', async () => {
-    expect(await filterPushdown({ _id: { $gte: `${USER}.`, $lt: `${USER}/` } })).toBe(true);
+    expect(await filterPushdown({ _id: { $gte: `${USER}:`, $lt: `${USER};` } })).toBe(true);
     expect(await filterPushdown({ _id: { $gt: 'a' } })).toBe(true);
     expect(await filterPushdown({ _id: { $lte: 'a"b' } })).toBe(true);
     expect(await filterPushdown({ _id: { $lt: 'z', $gt: 'a' } })).toBe(true);
@@ -242,7 +243,7 @@ describe('devdb pushes string ranges on _id down and finds what MongoDB finds', 
   it.runIf(ON_DEVDB)('the range is answered from the index devdb keeps on the _id text', async () => {
     // devdb adds its indexes to a new collection within half a second; a real query first, as
     // SQLite's EXPLAIN alone does not notice a schema changed by another connection.
-    const range = { _id: { $gte: `${USER}.`, $lt: `${USER}/` } };
+    const range = { _id: { $gte: `${USER}:`, $lt: `${USER};` } };
     let plan = '';
     for (let tries = 0; tries < 40 && !plan.includes('USING INDEX'); tries++) {
       if (tries) await new Promise((resolve) => setTimeout(resolve, 250));
