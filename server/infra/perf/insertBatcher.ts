@@ -38,7 +38,8 @@ export function createInsertBatcher<T extends object>(collection: () => mongo.Co
         const failed = new Map<number, unknown>();
         if (err instanceof mongo.MongoBulkWriteError && !err.writeConcernError) {
           const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-          for (const e of writeErrors) failed.set(e.index, err);
+          // Each failed document's caller gets its own write error (its code: a duplicate key ...).
+          for (const e of writeErrors) failed.set(e.index, e);
         }
         const whole = wholeBatchError(err);
         for (const [i, p] of batch.entries()) {
