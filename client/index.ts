@@ -147,4 +147,4 @@ export type { CancelDeletionOutput, DeleteAccountOutput } from '../shared/schema
 export type { WxApi } from './wxApi';
 export type { WxCloudApi } from './cloudTransport';
 export type { AppRouter } from '../server/root';
-export type { ErrorReason, UserOutput } from '../shared';
+export type { DataExportOutput, ErrorReason, MeOutput, UserOutput } from '../shared';

@@ -28,6 +28,7 @@ Commands:
   revoke-sessions <id>                 end all sessions of a user
   delete <id>                          delete a user and everything stored about them, at once
                                        (also one whose deletion is pending)
+  export <id>                          everything stored about a user (user.exportData's document), JSON on stdout
   counts                               users, bans, sign-ups in the last 24 h, live sessions, users per app
   help                                 this text
 
@@ -51,7 +52,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 const LIST_OPTIONS = ['status', 'app', 'from', 'to', 'page', 'page-size'] as const;
-const ID_COMMANDS = ['user', 'ban', 'unban', 'revoke-sessions', 'delete'];
+const ID_COMMANDS = ['user', 'ban', 'unban', 'revoke-sessions', 'delete', 'export'];
 const COMMANDS = ['users', 'counts', 'help', ...ID_COMMANDS];
 
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -153,6 +154,9 @@ async function run(command: Command, db: Database, config: Config): Promise<void
     ? config.wechat.apps.map((a) => ({ ...a, apiBaseUrl: config.wechat.apiBaseUrl }))
     : [{ appId: 'admin-cli', appSecret: '-', apiBaseUrl: config.wechat.apiBaseUrl }];
   const services = createAppServices({ config, wechatApps, db, logger: createLogger('silent') });
+  // Avatar URLs (in an export) start with PUBLIC_BASE_URL; without it (development), with the
+  // running development server's address, else the one it would listen on.
+  if (!config.publicBaseUrl) services.avatarUrls.listeningAt(readRuntimeFile(config.dataDir)?.url ?? `http://${config.host}:${config.port}`);
   const admin = createCaller(createContext({ services, admin: true })).admin;
   const out = (value: unknown, print: () => void) => (command.json ? console.log(JSON.stringify(value, null, 2)) : print());
   const id = command.id!;
@@ -181,6 +185,11 @@ async function run(command: Command, db: Database, config: Config): Promise<void
     case 'delete': {
       const result = await admin.deleteUser({ id });
       return out(result, () => console.log(`deleted user ${id} and everything stored about them; their tokens are refused`));
+    }
+    case 'export': {
+      // A document to keep or hand over: JSON whatever --json says.
+      console.log(JSON.stringify(await admin.exportUser({ id }), null, 2));
+      return;
     }
     case 'counts': {
       const result = await admin.counts();

@@ -25,6 +25,8 @@ import { createAccountDeletionJobs } from './services/accountDeletionJob';
 import type { AppModule } from './modules/defineModule';
 import { modules as registeredModules } from './modules';
 import { createAccessTokens, type AccessTokens } from './tokens/accessToken';
+import { createConsentStore } from './data/consents';
+import type { DataExportDeps } from './services/dataExport';
 
 /** The WeChat app this server logs users into: the configured one, or the simulator's. */
 export interface WeChatApp {
@@ -46,6 +48,8 @@ export interface AppServices {
   platform: PlatformDeps;
   /** user.deleteAccount, user.cancelDeletion, admin delete, and the deletion jobs (resumed at start, retried by the tick). */
   accountDeletion: AccountDeletionDeps;
+  /** user.exportData and the admin CLI's export: one service, every module's export hook. */
+  dataExport: DataExportDeps;
   metrics: Metrics;
   /** Set to the listening address once the server listens, where PUBLIC_BASE_URL is unset. */
   avatarUrls: AvatarUrls & { listeningAt(origin: string): void };
@@ -60,7 +64,7 @@ export function createAppServices(opts: {
   now?: () => Date;
   /** Where rate limit counters live; memory of this process by default. */
   rateLimitStore?: RateLimitStore;
-  /** The modules whose hooks run (account deletion): server/modules/index.ts by default. */
+  /** The modules whose hooks run (account deletion, data export): server/modules/index.ts by default. */
   modules?: Record<string, AppModule>;
 }): AppServices {
   const { config, db, logger } = opts;
@@ -83,9 +87,17 @@ export function createAppServices(opts: {
   };
   const principals = createPrincipalCache({ users, sessions, ttlMs: cacheTtlMs, now });
   sessions.onSessionEnded = (sessionId) => principals.invalidateSession(sessionId);
+  // auth.me's consentRequired is cached for the same bound as the user.
+  const consents = {
+    versions: config.consentVersions,
+    store: createConsentStore({ db, versions: config.consentVersions, ttlMs: cacheTtlMs, now: () => now().getTime() }),
+    now,
+  };
+  const modules = opts.modules ?? registeredModules;
   const limiter = createRateLimiter({
     store: opts.rateLimitStore ?? new MemoryRateLimitStore(),
     perMinute: { ip: config.rateLimit.ipPerMinute, openid: config.rateLimit.openIdPerMinute, user: config.rateLimit.userPerMinute },
+    exportPerHour: config.rateLimit.exportPerHour,
     now,
   });
   const apps = createWeChatApps(opts.wechatApps);
@@ -119,13 +131,14 @@ export function createAppServices(opts: {
     sessions,
     principals,
     users,
+    consents,
     identities,
     limiter,
     avatarUrls,
     logger,
     now,
   };
-  const jobs = createAccountDeletionJobs({ db, now, logger, users, sessions, identities, modules: opts.modules ?? registeredModules });
+  const jobs = createAccountDeletionJobs({ db, now, logger, users, sessions, identities, modules });
   const serverApi = config.wechat.openApiService ? viaOpenApiService(opts.wechatApps[0]!.appId) : viaAccessToken(accessTokens);
   return {
     config,
@@ -149,5 +162,6 @@ export function createAppServices(opts: {
     },
     auth,
     accountDeletion: { auth, jobs, delayDays: config.accountDeletionDelayDays },
+    dataExport: { db, log: logger, now, avatarUrls, consents: consents.store, modules },
   };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { CONSENT_DOCUMENT, CONSENT_VERSION } from '../shared/schemas/consent';
 import { dataEncryptionKey } from './secrets/secretBox';
 import { ephemeralSigningKeys, jwtKeysSchema, kidOfSecret, signingKeysFrom, type SigningKey } from './tokens/signingKeys';
 
@@ -95,6 +96,8 @@ const envSchema = z
     RATE_LIMIT_OPENID_PER_MIN: integer(0, 1_000_000, 20),
     /** Calls per user per minute to the procedures that call WeChat or write (bindPhone, checkSession, updateProfile, avatar upload). */
     RATE_LIMIT_USER_PER_MIN: integer(0, 1_000_000, 30),
+    /** user.exportData calls per user per hour (an export reads every collection the user is in). */
+    RATE_LIMIT_EXPORT_PER_HOUR: integer(0, 1000, 5),
     /** Where rate limit counters live: this process's memory, or MongoDB (shared by every instance). */
     RATE_LIMIT_STORE: z.preprocess(emptyAsUndefined, z.enum(['memory', 'mongodb']).optional()),
     /** Serve /metrics on a listener of its own (and not on PORT). */
@@ -119,6 +122,19 @@ const envSchema = z
     /** Cooling-off period of user.deleteAccount (注销冷静期): 0 deletes at once. */
     ACCOUNT_DELETION_DELAY_DAYS: integer(0, 365, 0),
     AUTH_REGISTRATION: z.preprocess(emptyAsUndefined, z.enum(['explicit', 'auto']).default('explicit')),
+    /** The current version of each document users accept (privacy policy, terms): a JSON object, name → version. */
+    CONSENT_VERSIONS: z.preprocess(
+      emptyAsUndefined,
+      jsonText('must be a JSON object of document names to their current versions, e.g. {"privacy":"2024-05"}')
+        .pipe(
+          z.record(
+            z.string().regex(CONSENT_DOCUMENT, 'has a document name that is not 1-32 lowercase letters, digits, - or _ starting with a letter'),
+            z.string().regex(CONSENT_VERSION, 'has a version that is not 1-64 printable characters'),
+            'must be a JSON object of document names to their current versions, e.g. {"privacy":"2024-05"}',
+          ),
+        )
+        .default({}),
+    ),
     REGISTRATION_TICKET_TTL_S: integer(30, 3600, 600),
     BODY_LIMIT_BYTES: integer(1024, 10_485_760, 65_536),
     /** Calls in one batched /trpc request; more is refused before any of them runs. */
@@ -274,7 +290,7 @@ export interface Config {
     /** Bound on how long a ban, a deletion or a logout takes to reach access tokens already issued. */
     authCacheTtlS: number;
   };
-  rateLimit: { ipPerMinute: number; openIdPerMinute: number; userPerMinute: number; store: 'memory' | 'mongodb' };
+  rateLimit: { ipPerMinute: number; openIdPerMinute: number; userPerMinute: number; exportPerHour: number; store: 'memory' | 'mongodb' };
   /** Unset: /metrics is served on the public port. */
   metricsPort: number | undefined;
   /** Origins allowed to call /api from a browser; empty: no CORS answers. */
@@ -285,6 +301,8 @@ export interface Config {
   /** Encrypts stored session_keys (AES-256-GCM). */
   dataEncryptionKey: Buffer;
   registration: 'explicit' | 'auto';
+  /** The current version of each document users accept, by name (empty: no consent is asked for). */
+  consentVersions: Readonly<Record<string, string>>;
   registrationTicketTtlS: number;
   /** Days between user.deleteAccount and the deletion; 0: at once. */
   accountDeletionDelayDays: number;
@@ -359,6 +377,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ipPerMinute: env.RATE_LIMIT_IP_PER_MIN,
       openIdPerMinute: env.RATE_LIMIT_OPENID_PER_MIN,
       userPerMinute: env.RATE_LIMIT_USER_PER_MIN,
+      exportPerHour: env.RATE_LIMIT_EXPORT_PER_HOUR,
       // Several instances run in production: counters shared through MongoDB keep the limit exact.
       store: env.RATE_LIMIT_STORE ?? (env.NODE_ENV === 'production' ? 'mongodb' : 'memory'),
     },
@@ -368,6 +387,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     avatarMaxBytes: env.AVATAR_MAX_BYTES,
     dataEncryptionKey: resolveDataKey(env),
     registration: env.AUTH_REGISTRATION,
+    consentVersions: Object.freeze({ ...env.CONSENT_VERSIONS }),
     registrationTicketTtlS: env.REGISTRATION_TICKET_TTL_S,
     accountDeletionDelayDays: env.ACCOUNT_DELETION_DELAY_DAYS,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,

@@ -7,3 +7,5 @@ export * from './schemas/session';
 export * from './schemas/profile';
 export * from './schemas/admin';
 export * from './schemas/accountDeletion';
+export * from './schemas/consent';
+export * from './schemas/dataExport';

@@ -57,6 +57,10 @@ export const ERROR_REASONS = {
   REFRESH_TOKEN_EXPIRED: 'UNAUTHORIZED',
   REFRESH_TOKEN_REUSED: 'UNAUTHORIZED', // an already rotated token: theft suspected, the whole session is revoked
 
+  // Consent (CONSENT_VERSIONS)
+  CONSENT_DOCUMENT_UNKNOWN: 'BAD_REQUEST', // a document CONSENT_VERSIONS does not name
+  CONSENT_VERSION_NOT_CURRENT: 'BAD_REQUEST', // not the configured current version of the document: only that one can be accepted
+
   // Operators
   ADMIN_ONLY: 'FORBIDDEN', // an admin procedure called without admin rights (never granted over HTTP)
 

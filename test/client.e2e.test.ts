@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { RegistrationData } from '../client';
-import type { UserOutput } from '../shared';
+import type { MeOutput } from '../shared';
 import { expectReason } from './helpers/expectError';
 import {
   createMiniProgramRealm,
@@ -377,7 +377,7 @@ describe('types', () => {
       installWx(realm, t.sim.app, uniqueOpenId());
       const client = lib.createMiniProgramClient({ url: `${t.url}/trpc`, wx: realm.evaluate('wx') });
       expect(typeof client.api.auth.me.query).toBe('function');
-      expectTypeOf(client.api.auth.me.query).returns.resolves.toEqualTypeOf<UserOutput>();
+      expectTypeOf(client.api.auth.me.query).returns.resolves.toEqualTypeOf<MeOutput>();
       expectTypeOf(client.login).returns.resolves.toHaveProperty('isNewUser').toEqualTypeOf<boolean>();
       // @ts-expect-error: register needs code or registrationTicket typed as strings
       void (() => client.api.auth.register.mutate({ code: 1 }));

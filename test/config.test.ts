@@ -65,7 +65,8 @@ describe('loadConfig defaults', () => {
     expect(config.jwt).toMatchObject({ issuer: 'wx-login-backend', audience: 'miniprogram', expiresInS: 7200 });
     expect(config.dataEncryptionKey).toHaveLength(32); // random: stored session_keys die with the process in development
     expect(config.sessions).toEqual({ refreshTokenTtlS: 30 * 86_400, maxAgeS: 90 * 86_400, authCacheTtlS: 30 });
-    expect(config.rateLimit).toEqual({ ipPerMinute: 120, openIdPerMinute: 20, userPerMinute: 30, store: 'memory' });
+    expect(config.rateLimit).toEqual({ ipPerMinute: 120, openIdPerMinute: 20, userPerMinute: 30, exportPerHour: 5, store: 'memory' });
+    expect(config.consentVersions).toEqual({}); // no consent is asked for
   });
 
   it('treats empty strings as unset', () => {
@@ -283,6 +284,22 @@ describe('operator settings', () => {
     for (const bad of ['*', 'h5.example.com', 'https://h5.example.com/app', 'ftp://x.example.com']) {
       expect(configError({ CORS_ORIGINS: bad })).toMatch(/^Invalid configuration: CORS_ORIGINS /);
     }
+  });
+
+  it('reads CONSENT_VERSIONS as document → current version, and refuses anything else naming it', () => {
+    expect(loadConfig({ CONSENT_VERSIONS: '{"privacy":"2024-05","terms":"v3 final"}' }).consentVersions).toEqual({ privacy: '2024-05', terms: 'v3 final' });
+    expect(loadConfig({ CONSENT_VERSIONS: '{}' }).consentVersions).toEqual({});
+    expect(Object.isFrozen(loadConfig({ CONSENT_VERSIONS: '{"privacy":"1"}' }).consentVersions)).toBe(true);
+    for (const bad of ['privacy=2024-05', '["privacy"]', '{"privacy":5}', '{"Privacy":"1"}', '{"":"1"}', '{"privacy":""}', '{"privacy":" 1"}', 'null']) {
+      expect(configError({ CONSENT_VERSIONS: bad }), bad).toMatch(/^Invalid configuration: CONSENT_VERSIONS /);
+    }
+    expect(configError({ CONSENT_VERSIONS: 'nope' })).toMatch(/e\.g\. \{"privacy":"2024-05"\}/);
+  });
+
+  it('reads RATE_LIMIT_EXPORT_PER_HOUR (0 = off)', () => {
+    expect(loadConfig({ RATE_LIMIT_EXPORT_PER_HOUR: '0' }).rateLimit.exportPerHour).toBe(0);
+    expect(loadConfig({ RATE_LIMIT_EXPORT_PER_HOUR: '12' }).rateLimit.exportPerHour).toBe(12);
+    expect(configError({ RATE_LIMIT_EXPORT_PER_HOUR: '-1' })).toMatch(/^Invalid configuration: RATE_LIMIT_EXPORT_PER_HOUR /);
   });
 
   it('keeps development files under DATA_DIR', () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import type { NoteOutput } from '../server/modules/notes/schemas';
 import type { ProcedureDef } from '../server/rest/restProcedures';
 import { appRouter, createCaller, createContext, type AppRouter } from '../server/root';
-import type { AppErrorData, ErrorReason, LoginOutput, Reason, UserOutput } from '../shared';
+import type { AppErrorData, ErrorReason, LoginOutput, MeOutput, Reason } from '../shared';
 import { ERROR_REASONS } from '../shared';
 import { startTestBackend, uniqueOpenId, type TestBackend } from './helpers/testBackend';
 
@@ -32,14 +32,15 @@ describe('the client types are inferred from AppRouter', () => {
   it('outputs, with Dates kept by superjson', () => {
     expectTypeOf<Out['auth']['login']>().toEqualTypeOf<LoginOutput>();
     expectTypeOf<Out['auth']['login']['tokenType']>().toEqualTypeOf<'Bearer'>();
-    expectTypeOf<Out['auth']['me']>().toEqualTypeOf<UserOutput>();
+    expectTypeOf<Out['auth']['me']>().toEqualTypeOf<MeOutput>();
+    expectTypeOf<Out['auth']['me']['consentRequired']>().toEqualTypeOf<string[]>();
     expectTypeOf<Out['auth']['me']['createdAt']>().toEqualTypeOf<Date>();
     expectTypeOf<Out['auth']['register']['userId']>().toBeString();
   });
 
   it('the proxy client', () => {
     type Api = TRPCClient<AppRouter>;
-    expectTypeOf<Api['auth']['me']['query']>().returns.resolves.toEqualTypeOf<UserOutput>();
+    expectTypeOf<Api['auth']['me']['query']>().returns.resolves.toEqualTypeOf<MeOutput>();
     expectTypeOf<Api['auth']['login']['mutate']>().parameter(0).toEqualTypeOf<In['auth']['login']>();
     const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: 'http://127.0.0.1:1/trpc', transformer: superjson })] });
     // @ts-expect-error: login is a mutation, not a query

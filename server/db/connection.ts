@@ -7,6 +7,7 @@ import { phoneBindingModel, type PhoneBindingModel } from './models/phoneBinding
 import { claimModel, type ClaimModel } from './models/claim';
 import { sessionRefModel, type SessionRefModel } from './models/sessionRef';
 import { legacyRefreshTokenModel, type LegacyRefreshTokenModel } from './models/legacyRefreshToken';
+import { consentModel, type ConsentModel } from './models/consent';
 import { wechatAccessTokenLeaseModel, wechatAccessTokenModel } from './models/wechatAccessToken';
 import { installClosedSocketWriteFix } from '../infra/driver/closedSocketWrites';
 import { initDefinedModels } from './defineModel';
@@ -24,6 +25,7 @@ export interface Database {
   Claim: ClaimModel;
   SessionRef: SessionRefModel;
   LegacyRefreshToken: LegacyRefreshTokenModel;
+  Consent: ConsentModel;
   /** True when the database answers a ping within a second. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
   const Claim = claimModel(connection);
   const SessionRef = sessionRefModel(connection);
   const LegacyRefreshToken = legacyRefreshTokenModel(connection);
+  const Consent = consentModel(connection);
   await Promise.all([
     User.init(),
     RegistrationTicket.init(),
@@ -63,6 +66,7 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     Claim.init(),
     SessionRef.init(),
     LegacyRefreshToken.init(),
+    Consent.init(),
     wechatAccessTokenModel(connection).init(),
     wechatAccessTokenLeaseModel(connection).init(),
   ]);
@@ -79,6 +83,7 @@ export async function openDatabase(uri: string, opts: { dbName?: string } = {}):
     Claim,
     SessionRef,
     LegacyRefreshToken,
+    Consent,
     async ping() {
       try {
         const db = connection.db;

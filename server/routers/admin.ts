@@ -6,9 +6,11 @@ import {
   adminUserDetail,
   adminUserIdInput,
   adminUserView,
+  dataExportOutput,
   deleteAccountOutput,
 } from '../../shared';
 import { deleteUserNow } from '../services/accountDeletion';
+import { exportUserData } from '../services/dataExport';
 import { banUser, counts, getUser, listUsers, revokeSessions, unbanUser } from '../services/admin';
 import { adminProcedure } from '../trpc/adminProcedure';
 import { router } from '../trpc/init';
@@ -56,6 +58,12 @@ export const adminRouter = router({
     .input(adminUserIdInput)
     .output(deleteAccountOutput)
     .mutation(({ ctx, input }) => deleteUserNow(ctx.services.accountDeletion, input.id)),
+
+  /** Everything stored about a user, as user.exportData gives it to the user (the same service). */
+  exportUser: adminProcedure
+    .input(adminUserIdInput)
+    .output(dataExportOutput)
+    .query(({ ctx, input }) => exportUserData(ctx.services.dataExport, input.id)),
 
   counts: adminProcedure.output(adminCountsOutput).query(({ ctx }) => counts(ctx.services.auth)),
 });

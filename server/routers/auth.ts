@@ -2,16 +2,16 @@ import {
   loginInput,
   loginOutput,
   logoutAllOutput,
+  meOutput,
   logoutOutput,
   refreshInput,
   refreshOutput,
   registerInput,
   registerOutput,
-  userOutput,
 } from '../../shared';
 import { login, logout, logoutAll, refresh, register } from '../services/auth';
 import type { Context } from '../trpc/context';
-import { reusedUserOutput } from '../infra/perf/reusedOutputs';
+import { reusedMeOutput } from '../infra/perf/reusedOutputs';
 import { protectedProcedure, rateLimitedProcedure, router } from '../trpc/init';
 
 const client = (ctx: Context) => ({ userAgent: ctx.userAgent, ip: ctx.clientIp });
@@ -36,7 +36,16 @@ export const authRouter = router({
         method: 'POST',
         path: '/api/auth/register',
         summary: 'Register with a wx.login code or the registrationTicket of a USER_NOT_REGISTERED login',
-        reasons: ['REGISTRATION_TICKET_INVALID', 'USER_BANNED', 'WECHAT_USER_BLOCKED', 'USER_EXISTS', 'WECHAT_RATE_LIMITED', 'WECHAT_ERROR'],
+        reasons: [
+          'REGISTRATION_TICKET_INVALID',
+          'USER_BANNED',
+          'WECHAT_USER_BLOCKED',
+          'USER_EXISTS',
+          'CONSENT_DOCUMENT_UNKNOWN',
+          'CONSENT_VERSION_NOT_CURRENT',
+          'WECHAT_RATE_LIMITED',
+          'WECHAT_ERROR',
+        ],
       },
     })
     .input(registerInput)
@@ -64,9 +73,20 @@ export const authRouter = router({
     .meta({ openapi: { method: 'POST', path: '/api/auth/logout-all', summary: 'End every session of the user' } })
     .output(logoutAllOutput).mutation(({ ctx }) => logoutAll(ctx.services.auth, ctx.claims.userId)),
 
-  // Validated against userOutput where it is built (once per cached user); the document takes
-  // the schema from the meta.
+  // Validated against meOutput where it is built (once per cached user and consent list); the
+  // document takes the schema from the meta. consentRequired comes from memory on a cached call.
   me: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/api/auth/me', summary: 'The user of this access token', output: userOutput } })
-    .query(({ ctx }) => reusedUserOutput(ctx.user, ctx.openId, ctx.services.avatarUrls)),
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/api/auth/me',
+        summary: 'The user of this access token, and the documents (CONSENT_VERSIONS) not accepted at their current version',
+        output: meOutput,
+      },
+    })
+    .query(async ({ ctx }) => {
+      const required = ctx.services.auth.consents.store.required(ctx.claims.userId);
+      const consentRequired = Array.isArray(required) ? required : await required;
+      return reusedMeOutput(ctx.user, ctx.openId, consentRequired, ctx.services.avatarUrls);
+    }),
 });

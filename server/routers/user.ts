@@ -1,5 +1,20 @@
-import { bindPhoneInput, cancelDeletionOutput, checkSessionOutput, deleteAccountOutput, deletionProofInput, sessionListInput, sessionListOutput, updateProfileInput, userOutput } from '../../shared';
+import {
+  bindPhoneInput,
+  cancelDeletionOutput,
+  checkSessionOutput,
+  consentInput,
+  dataExportOutput,
+  deleteAccountOutput,
+  deletionProofInput,
+  recordConsentOutput,
+  sessionListInput,
+  sessionListOutput,
+  updateProfileInput,
+  userOutput,
+} from '../../shared';
 import { cancelDeletion, deleteAccount } from '../services/accountDeletion';
+import { recordConsent } from '../services/consents';
+import { exportUserData } from '../services/dataExport';
 import { bindPhone } from '../services/phone';
 import { updateProfile } from '../services/profile';
 import { checkStoredSessionKey } from '../services/sessionCheck';
@@ -79,4 +94,38 @@ export const userRouter = router({
     .input(deletionProofInput)
     .output(cancelDeletionOutput)
     .mutation(({ ctx, input }) => cancelDeletion(ctx.services.accountDeletion, ctx.appId, input.code, ctx.gatewayCaller)),
+
+  /** Records that the user accepted the current version of a document of CONSENT_VERSIONS (privacy policy, terms). */
+  recordConsent: userLimitedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/user/record-consent',
+        summary: 'Record that the user accepted the current version of a document of CONSENT_VERSIONS',
+        reasons: ['CONSENT_DOCUMENT_UNKNOWN', 'CONSENT_VERSION_NOT_CURRENT'],
+      },
+    })
+    .input(consentInput)
+    .output(recordConsentOutput)
+    .mutation(({ ctx, input }) => recordConsent(ctx.services.auth.consents, ctx.claims, input)),
+
+  /**
+   * Everything stored about the user, as one JSON document (never a secret). Its own limit,
+   * RATE_LIMIT_EXPORT_PER_HOUR (default 5): an export reads every collection the user is in,
+   * some by a field the embedded database can only scan for, and a person needs it rarely.
+   */
+  exportData: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/api/user/export',
+        summary: 'Everything stored about the user, as one JSON document (rate-limited per hour)',
+        reasons: ['RATE_LIMITED'],
+      },
+    })
+    .output(dataExportOutput)
+    .query(async ({ ctx }) => {
+      await ctx.limiter.check('export', ctx.claims.userId);
+      return exportUserData(ctx.services.dataExport, ctx.claims.userId);
+    }),
 });

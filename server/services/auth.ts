@@ -15,6 +15,7 @@ import type { WeChatHttpOptions } from '../wechat/requestJson';
 import { verifiedUserData, type UserDataInput, type WeChatProfile } from '../wechat/userData';
 import { refuseIfDeletionPending } from './accountDeletionRefusal';
 import { recordIdentity, userIdOfIdentity, type IdentityCache } from './identities';
+import { checkConsent, recordRegistrationConsents, type ConsentDeps } from './consents';
 import type { PrincipalCache } from './principals';
 import { claimRegistrationTicket, issueRegistrationTicket, peekRegistrationTicket, type TicketDeps } from './registrationTickets';
 import { endAllSessions, endSession, rotateRefreshToken, startSession, type ClientInfo, type SessionDeps } from './sessions';
@@ -32,6 +33,8 @@ export interface AuthDeps {
   sessions: SessionDeps;
   principals: PrincipalCache;
   users: UserStore;
+  /** CONSENT_VERSIONS and the consent records: auth.register records the consent it is sent. */
+  consents: ConsentDeps;
   identities: IdentityCache;
   limiter: RateLimiter;
   avatarUrls: AvatarUrls;
@@ -231,6 +234,8 @@ export async function register(
   if (!deps.wechat.cloudHosting && input.registrationTicket === undefined && input.code === undefined) {
     throw invalidInput('code', 'custom', 'send exactly one of code or registrationTicket');
   }
+  // Refused before anything is written: a registration never half-records its consent.
+  for (const consent of input.consents ?? []) checkConsent(deps.consents.versions, consent);
   const { profile, session } = verifyUserData(
     deps,
     input,
@@ -252,6 +257,7 @@ export async function register(
     if (isDuplicateKey(err)) throw userExists();
     throw err;
   }
+  await recordRegistrationConsents(deps.consents, String(created._id), session.appId, input.consents ?? []);
   return { userId: String(created._id), createdAt: created.createdAt, ...(await signIn(deps, created, session, client)) };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { registerConsents } from './consent';
 import { plainProfileInput, userOutput } from './user';
 import { encryptedUserDataInput, wxLoginCode } from './wechatData';
 
@@ -34,6 +35,8 @@ export const registerInput = z
     registrationTicket: z.string().min(1).max(512).optional(),
     ...encryptedUserDataInput,
     profile: plainProfileInput.optional(),
+    /** The documents (CONSENT_VERSIONS) the user accepted on the registration screen: each its current version. */
+    consents: registerConsents.optional(),
   })
   // Exactly one outside Cloud Hosting: the service checks the "at least one", which depends on the mode.
   .refine((v) => v.code === undefined || v.registrationTicket === undefined, {

@@ -41,3 +41,12 @@ export const userOutput = z.object({
     .nullable(),
 });
 export type UserOutput = z.infer<typeof userOutput>;
+
+/**
+ * auth.me: the user, and the documents of CONSENT_VERSIONS the user has not accepted at their
+ * current version (empty when nothing is due): the app shows those and calls user.recordConsent.
+ */
+export const meOutput = userOutput.extend({
+  consentRequired: z.array(z.string()),
+});
+export type MeOutput = z.infer<typeof meOutput>;

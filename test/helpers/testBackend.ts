@@ -39,8 +39,8 @@ export interface TestBackend {
 export const uniqueOpenId = (label = 'user') => `o_${label}_${randomBytes(6).toString('hex')}`;
 
 export interface TestBackendOptions {
-  /** How many mini programs the simulator serves (default 1). */
-  simulatorApps?: number;
+  /** How many mini programs the simulator serves (default 1), or which (to start another backend on the same apps). */
+  simulatorApps?: number | { appId: string; appSecret: string }[];
   /** Share a database with another test backend (as two instances of one deployment do). */
   dbName?: string;
   /** A clock the test moves (sessions, tickets, rate limits; JWT expiry stays on real time). */

@@ -3,10 +3,11 @@ import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
 import type { StoredUser } from '../../services/users';
 import { createAvatarUrls } from '../../avatars/avatarUrls';
-import { reusedUserOutput as reusedWith, transformer } from './reusedOutputs';
+import { reusedMeOutput, transformer } from './reusedOutputs';
 
 const avatarUrls = createAvatarUrls('https://api.example.com');
-const reusedUserOutput = (user: StoredUser, openId: string) => reusedWith(user, openId, avatarUrls);
+const NOTHING_DUE: readonly string[] = Object.freeze([]);
+const reusedUserOutput = (user: StoredUser, openId: string, consentRequired = NOTHING_DUE) => reusedMeOutput(user, openId, consentRequired, avatarUrls);
 
 const storedUser = (nickName: string): StoredUser =>
   ({
@@ -40,6 +41,18 @@ describe('outputs built once per cached user', () => {
     const renamed = { ...user, nickName: 'Bob' } as StoredUser;
     expect(reusedUserOutput(renamed, 'o_app_a').nickName).toBe('Bob');
     expect(reusedUserOutput(user, 'o_app_a').nickName).toBe('Alice');
+  });
+
+  it('another consent list gives another output; the same list object, the same output', () => {
+    const user = storedUser('Alice');
+    const first = reusedUserOutput(user, 'o_app_a');
+    expect(first.consentRequired).toEqual([]);
+    const due = Object.freeze(['privacy']);
+    const flagged = reusedUserOutput(user, 'o_app_a', due);
+    expect(flagged).not.toBe(first);
+    expect(flagged.consentRequired).toEqual(['privacy']);
+    expect(reusedUserOutput(user, 'o_app_a', due)).toBe(flagged);
+    expect(Object.isFrozen(flagged.consentRequired)).toBe(true);
   });
 
   it('any other value is serialized afresh each time', () => {

@@ -1,11 +1,12 @@
 import superjson from 'superjson';
-import { userOutput, type UserOutput } from '../../../shared';
+import { meOutput, type MeOutput } from '../../../shared';
 import type { AvatarUrls } from '../../avatars/avatarUrls';
 import { toUserOutput, type StoredUser } from '../../services/users';
 
 /**
  * Outputs that stay the same for many calls are built, validated and serialized once. auth.me
- * answers with the same user for as long as the user is cached (server/data/users.ts), and
+ * answers with the same user for as long as the user is cached (server/data/users.ts) and the
+ * same consent list for as long as that is cached (server/data/consents.ts), and
  * building, validating and superjson-walking it again on every call was most of what an
  * authenticated call cost beyond the no-op. Objects marked here are frozen and never mutated.
  */
@@ -31,19 +32,24 @@ export const transformer = {
   deserialize: (value: Parameters<typeof superjson.deserialize>[0]) => superjson.deserialize(value),
 };
 
-// Per stored user object (a new one each time the cache reloads or a write replaces it), per openid.
-const userOutputs = new WeakMap<StoredUser, Map<string, UserOutput>>();
+// Per stored user object (a new one each time the cache reloads or a write replaces it), per
+// openid: the last auth.me answer and the consent list it was built with.
+const meOutputs = new WeakMap<StoredUser, Map<string, { consentRequired: readonly string[]; output: MeOutput }>>();
 
-/** The user as the API shows it, validated against userOutput: built once per cached user and app. */
-export function reusedUserOutput(user: StoredUser, openId: string, avatarUrls: AvatarUrls): UserOutput {
-  let byOpenId = userOutputs.get(user);
-  if (!byOpenId) userOutputs.set(user, (byOpenId = new Map()));
-  let output = byOpenId.get(openId);
-  if (!output) {
-    const parsed = userOutput.parse(toUserOutput(user, openId, avatarUrls));
-    if (parsed.phone) Object.freeze(parsed.phone);
-    output = markReused(parsed);
-    byOpenId.set(openId, output);
-  }
+/**
+ * auth.me's answer: the user's output and the documents still to accept. Built once per cached
+ * user, app and consent list: the consent store (server/data/consents.ts) hands out the same frozen
+ * list while its entry is fresh, so a cached call rebuilds nothing.
+ */
+export function reusedMeOutput(user: StoredUser, openId: string, consentRequired: readonly string[], avatarUrls: AvatarUrls): MeOutput {
+  let byOpenId = meOutputs.get(user);
+  if (!byOpenId) meOutputs.set(user, (byOpenId = new Map()));
+  const built = byOpenId.get(openId);
+  if (built && built.consentRequired === consentRequired) return built.output;
+  const parsed = meOutput.parse({ ...toUserOutput(user, openId, avatarUrls), consentRequired });
+  if (parsed.phone) Object.freeze(parsed.phone);
+  Object.freeze(parsed.consentRequired);
+  const output = markReused(parsed);
+  byOpenId.set(openId, { consentRequired, output });
   return output;
 }
