@@ -105,7 +105,9 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
       expect(Object.keys(body.properties!)).toEqual(expect.arrayContaining(['code', 'encryptedData', 'iv', 'rawData', 'signature']));
       const user = doc.components!.schemas!.User as OpenAPIV3.SchemaObject;
       expect(user.properties!.createdAt).toMatchObject({ type: 'string', format: 'date-time' });
-      expect(doc.paths['/api/auth/me']!.get!.responses['200']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/User' } } } });
+      expect(doc.paths['/api/auth/me']!.get!.responses['200']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/Me' } } } });
+      const me = doc.components!.schemas!.Me as OpenAPIV3.SchemaObject;
+      expect(me.properties!.consentRequired).toMatchObject({ type: 'array', items: { type: 'string' } });
     });
 
     it('points every error response at one Error schema that lists every reason', async () => {
@@ -135,10 +137,24 @@ describe('REST API, OpenAPI document and legacy routes (explicit registration)',
         if ((op.security ?? []).length) expected.push('401', '403');
         expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(expected));
       }
-      // The rate limited ones: per IP (auth), per user (the calls that reach WeChat or write).
+      // The rate limited ones: per IP (auth), per user (the calls that reach WeChat or write), and the export.
       const limited = operations(doc).filter((o) => o.op.responses['429']).map((o) => o.op['x-trpc-procedure'] ?? o.path);
       expect(limited.sort()).toEqual(
-        ['/accounts/wxapp', '/oauth/token', '/user/wxlogin', 'auth.login', 'auth.refresh', 'auth.register', 'user.bindPhone', 'user.cancelDeletion', 'user.checkSession', 'user.deleteAccount', 'user.updateProfile'].sort(),
+        [
+          '/accounts/wxapp',
+          '/oauth/token',
+          '/user/wxlogin',
+          'auth.login',
+          'auth.refresh',
+          'auth.register',
+          'user.bindPhone',
+          'user.cancelDeletion',
+          'user.checkSession',
+          'user.deleteAccount',
+          'user.updateProfile',
+          'user.recordConsent',
+          'user.exportData',
+        ].sort(),
       );
     });
 

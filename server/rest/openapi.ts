@@ -1,6 +1,6 @@
 import { generateOpenApiDocument, type OpenAPIObject, type OpenApiMeta, type OpenApiRouter } from 'trpc-to-openapi';
 import { z } from 'zod';
-import { allReasons, sessionOutput, userOutput, type Reason } from '../../shared';
+import { allReasons, meOutput, sessionOutput, userOutput, type Reason } from '../../shared';
 import { errorBodySchema } from './errorSchema';
 import { legacyOpenApiPaths } from './legacyDocs';
 import { statusOfReason } from '../errors/classify';
@@ -35,6 +35,7 @@ function markDates(schema: unknown, seen = new Set<unknown>()): void {
 function nameSharedSchemas(): void {
   for (const [schema, id] of [
     [userOutput, 'User'],
+    [meOutput, 'Me'],
     [sessionOutput, 'Session'],
   ] as const) {
     const meta = z.globalRegistry.get(schema);

@@ -59,6 +59,7 @@ export async function startTestBackend(env: Record<string, string> = {}, opts: T
     RATE_LIMIT_IP_PER_MIN: '0',
     RATE_LIMIT_OPENID_PER_MIN: '0',
     RATE_LIMIT_USER_PER_MIN: '0',
+    RATE_LIMIT_EXPORT_PER_HOUR: '0',
     ...env,
   });
   const logs: string[] = [];
