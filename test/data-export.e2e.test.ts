@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Types } from 'mongoose';
 import superjson from 'superjson';
@@ -168,14 +170,14 @@ describe('user.exportData: everything stored about the user, and never a secret'
   // Loading tsx and the server's modules in a child process takes seconds on a busy machine.
   describe('npm run admin -- export <id>, as a real process', { timeout: 120_000 }, () => {
     const dbUri = () => `${inject('mongodbUri').replace(/\/?$/, '/')}${t.dbName}`;
-    const cli = (args: string[]) => {
-      const { MONGODB_URI: _uri, WECHAT_APP_ID: _app, WECHAT_APPS: _apps, ...base } = process.env;
+    // PUBLIC_BASE_URL: the server's address, as in production; avatar URLs start with it.
+    const cli = (args: string[], env: Record<string, string> = { PUBLIC_BASE_URL: t.url }) => {
+      const { MONGODB_URI: _uri, WECHAT_APP_ID: _app, WECHAT_APPS: _apps, PUBLIC_BASE_URL: _base, ...base } = process.env;
       return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
         execFile(
           join(ROOT, 'node_modules', '.bin', 'tsx'),
           [join(ROOT, 'scripts/admin.ts'), ...args],
-          // PUBLIC_BASE_URL: the server's address, as in production; avatar URLs start with it.
-          { cwd: ROOT, env: { ...base, NODE_ENV: 'test', MONGODB_URI: dbUri(), PUBLIC_BASE_URL: t.url }, timeout: 60_000 },
+          { cwd: ROOT, env: { ...base, NODE_ENV: 'test', MONGODB_URI: dbUri(), ...env }, timeout: 60_000 },
           (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
         );
       });
@@ -191,6 +193,17 @@ describe('user.exportData: everything stored about the user, and never a secret'
       expect({ ...printed, exportedAt: null }).toEqual({ ...expected, exportedAt: null });
       expect((printed as unknown as DataExportOutput).modules).toHaveProperty('notes');
       expect((printed as unknown as DataExportOutput).profile.avatarUrl).toMatch(new RegExp(`^${t.url}/avatars/`));
+    });
+
+    it('without PUBLIC_BASE_URL (development), avatar URLs start with the address the server would listen on', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'wx-admin-export-'));
+      try {
+        const run = await cli(['export', user.id], { HOST: '127.0.0.1', PORT: '3999', DATA_DIR: dataDir });
+        expect(run).toMatchObject({ code: 0, stderr: '' });
+        expect((JSON.parse(run.stdout) as DataExportOutput).profile.avatarUrl).toMatch(/^http:\/\/127\.0\.0\.1:3999\/avatars\/[\w-]{22}$/);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     it('an unknown id: exit 1, USER_NOT_FOUND; a malformed one: exit 2', async () => {
