@@ -94,7 +94,7 @@ const envSchema = z
     AUTH_CACHE_TTL_S: integer(0, 60, 30),
     RATE_LIMIT_IP_PER_MIN: integer(0, 1_000_000, 120),
     RATE_LIMIT_OPENID_PER_MIN: integer(0, 1_000_000, 20),
-    /** Calls per user per minute to the procedures that call WeChat or write (bindPhone, checkSession, updateProfile, avatar upload). */
+    /** Calls per user per minute to the procedures that call WeChat or write (bindPhone, checkSession, updateProfile, recordConsent, avatar upload). */
     RATE_LIMIT_USER_PER_MIN: integer(0, 1_000_000, 30),
     /** user.exportData calls per user per hour (an export reads every collection the user is in). */
     RATE_LIMIT_EXPORT_PER_HOUR: integer(0, 1000, 5),
