@@ -217,3 +217,37 @@ describe('user.exportData: everything stored about the user, and never a secret'
     });
   });
 });
+
+describe("account deletion leaves nothing of the consent records and the export's rate limit counters", () => {
+  const t = useTestBackend({
+    AUTH_REGISTRATION: 'auto',
+    CONSENT_VERSIONS: JSON.stringify({ privacy: '2024-05' }),
+    RATE_LIMIT_EXPORT_PER_HOUR: '3',
+    RATE_LIMIT_STORE: 'mongodb',
+  });
+
+  it('no document of any collection names the user afterwards', async () => {
+    const openid = uniqueOpenId('export_deleted');
+    const login = await t.client().auth.login.mutate({ code: t.wxLogin(openid) });
+    const userId = login.user.id;
+    const api = t.client({ token: login.accessToken });
+    await api.user.recordConsent.mutate({ document: 'privacy', version: '2024-05' });
+    await api.user.exportData.query();
+    const db = t.backend.services.db.connection.db!;
+    /** The collections with a document whose _id or content names the user. */
+    const naming = async () => {
+      const found: string[] = [];
+      for (const { name } of await db.listCollections().toArray()) {
+        for (const doc of await db.collection(name).find({}).toArray()) {
+          if (JSON.stringify(doc).includes(userId)) found.push(name);
+        }
+      }
+      return [...new Set(found)].sort();
+    };
+    // The scan finds what it looks for: the consent record and the export's counter are there before.
+    expect(await naming()).toEqual(expect.arrayContaining(['consents', 'rate_limit_slots']));
+
+    expect(await api.user.deleteAccount.mutate({ code: t.wxLogin(openid) })).toEqual({ status: 'deleted' });
+    expect(await naming()).toEqual([]);
+  });
+});

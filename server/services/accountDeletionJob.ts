@@ -45,13 +45,6 @@ export interface AccountDeletionJobs {
   runDue(): Promise<void>;
 }
 
-/**
- * Where Cloud Hosting's consent records (branch privacy: server/db/models/consent.ts) live: one
- * document per user with the user's id as `_id`. Removed by both id forms until that model
- * lands and says which; the lead reconciles at merge.
- */
-const CONSENTS_COLLECTION = 'consents';
-
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function createAccountDeletionJobs(deps: AccountDeletionJobDeps): AccountDeletionJobs {
@@ -112,15 +105,15 @@ async function deleteEverything(deps: AccountDeletionJobDeps, userId: string): P
   await deleteAvatarsOfUser(db, userId);
   await db.PhoneBinding.deleteMany({ userId: _id });
   if (openIds.length > 0) await db.RegistrationTicket.deleteMany({ openId: { $in: openIds } });
-  // Rate limit counters keyed by this user or their openids (RATE_LIMIT_STORE=mongodb): `bucket:key@window#n`.
-  const keys = [`user:${userId}`, ...openIds.map((o) => `openid:${o}`)].map(escapeRegExp).join('|');
+  // Rate limit counters keyed by this user (the per-user and the export buckets) or their openids
+  // (RATE_LIMIT_STORE=mongodb): `bucket:key@window#n`.
+  const keys = [`user:${userId}`, `export:${userId}`, ...openIds.map((o) => `openid:${o}`)].map(escapeRegExp).join('|');
   await db.connection.collection(RATE_LIMIT_SLOTS_COLLECTION).deleteMany({ _id: { $regex: `^(?:${keys})@` } as never });
 
   await deleteSessions(db, _id);
   await db.Claim.deleteOne({ _id: `avatar-change:${userId}` });
-  const consents = db.connection.collection(CONSENTS_COLLECTION);
-  await consents.deleteOne({ _id: userId as never });
-  await consents.deleteOne({ _id: _id as never });
+  // One document per user, `_id` = the user's ObjectId (server/db/models/consent.ts).
+  await db.Consent.deleteOne({ _id });
 
   for (const identity of identities) deps.identities.delete(identity._id);
   await db.Identity.deleteMany({ userId: _id });
