@@ -87,6 +87,7 @@ describe('user.exportData: everything stored about the user, and never a secret'
       unionId: user.unionId,
       nickName: '导出',
       avatarUploaded: true,
+      deletionScheduledFor: null,
     });
     expect(data.profile.avatarUrl).toMatch(new RegExp(`^${t.url}/avatars/[\\w-]{22}$`));
     expect(data.phone).toEqual({ countryCode: '86', purePhoneNumber: '13800138000', phoneNumber: '13800138000', boundAt: expect.any(Date) });

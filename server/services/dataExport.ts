@@ -68,6 +68,7 @@ export async function exportUserData(deps: DataExportDeps, userId: string): Prom
       updatedAt: user.updatedAt,
       lastLoginAt: user.lastLoginAt ?? null,
       sessionsValidAfter: user.sessionsValidAfter ?? null,
+      deletionScheduledFor: user.deletionScheduledFor ?? null,
     },
     phone: user.phone
       ? {

@@ -33,6 +33,8 @@ export const dataExportOutput = z.object({
     lastLoginAt: z.date().nullable(),
     /** When every session started before it was ended (logoutAll, a ban, an admin revocation). */
     sessionsValidAfter: z.date().nullable(),
+    /** When a requested account deletion runs (ACCOUNT_DELETION_DELAY_DAYS); null when none is pending. */
+    deletionScheduledFor: z.date().nullable(),
   }),
   phone: z
     .object({ countryCode: z.string(), purePhoneNumber: z.string(), phoneNumber: z.string(), boundAt: z.date() })
