@@ -86,6 +86,22 @@ describe('WeChat Cloud Hosting mode, through the gateway stand-in', () => {
     await expectReason(apiOn(phone, refreshed.accessToken).auth.me.query(), 'SESSION_REVOKED', 401);
   });
 
+  it('deletes an account with the gateway naming the same user as the proof (no code); another user named is LOGIN_PROOF_MISMATCH', async () => {
+    const owner = await registeredPhone(gateway, appIds()[0]!);
+    // A copied access token, sent from another WeChat user's phone: the gateway names that user.
+    const thief = gateway.phone({ appId: appIds()[0]!, openId: uniqueOpenId('thief') });
+    await expectReason(apiOn(thief, owner.accessToken).user.deleteAccount.mutate({}), 'LOGIN_PROOF_MISMATCH', 403);
+    expect(await t.backend.services.db.User.findById(owner.userId).lean()).not.toBeNull();
+
+    expect(await owner.api.user.deleteAccount.mutate({})).toMatchObject({ status: 'deleted' });
+    expect(await t.backend.services.db.User.findById(owner.userId).lean()).toBeNull();
+    await expectReason(owner.api.auth.me.query(), 'USER_NOT_FOUND');
+    // The same WeChat user comes back as a new user.
+    const again = await expectReason(apiOn(owner.phone).auth.login.mutate({}), 'USER_NOT_REGISTERED', 401);
+    const registered = await apiOn(owner.phone).auth.register.mutate({ registrationTicket: again.data.registrationTicket! });
+    expect(registered.userId).not.toBe(owner.userId);
+  });
+
   it('a banned user cannot log in', async () => {
     const { phone, userId } = await registeredPhone(gateway, appIds()[0]!);
     await createCaller(createContext({ services: t.backend.services, admin: true })).admin.banUser({ id: userId });
