@@ -166,6 +166,29 @@ describe.each(REALM_VARIANTS)('the built client in $name', (variant: RealmVarian
       expect(registrations).toHaveLength(2);
     });
 
+    it('with a cooling-off period: deleteAccount answers the scheduled time, login is ACCOUNT_DELETION_PENDING, cancelDeletion brings the account back', async () => {
+      // As ACCOUNT_DELETION_DELAY_DAYS=7 would configure it (the backend reads it at each request).
+      const deletion = t.backend.services.accountDeletion;
+      const before = deletion.delayDays;
+      deletion.delayDays = 7;
+      try {
+        const { wx, client, reasonOf } = await phone();
+        const first = await client.login();
+        const answer = await client.deleteAccount();
+        expect(answer).toMatchObject({ status: 'scheduled' });
+        expect(answer.status === 'scheduled' && answer.scheduledFor.getTime() - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
+        expect(client.session()).toBeNull();
+        expect(wx.storedKeys()).toEqual([]);
+        expect(await reasonOf(client.login())).toBe('ACCOUNT_DELETION_PENDING');
+        await client.cancelDeletion();
+        const back = await client.login();
+        expect(back.user.id).toBe(first.user.id);
+        expect((await client.api.auth.me.query()).id).toBe(first.user.id);
+      } finally {
+        deletion.delayDays = before;
+      }
+    });
+
     it('cancelDeletion with nothing pending is NO_DELETION_PENDING, typed', async () => {
       const { wx, client, reasonOf } = await phone();
       await client.login();
