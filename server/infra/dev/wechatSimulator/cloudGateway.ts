@@ -7,9 +7,9 @@
 // service's public domain, if it had one) is forwarded with the X-WX-* headers stripped and none
 // added. Not WeChat: the phone ↔ gateway hop is private to WeChat, so phones here name themselves
 // with an `x-sim-phone` header the gateway removes.
+import { closeNow, listenLocally } from './localServer';
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { phoneInfoOf } from './appSide';
 
 export interface CloudGatewayOptions {
@@ -179,22 +179,11 @@ export function createCloudGateway(opts: CloudGatewayOptions): CloudGateway {
     get url() {
       return url;
     },
-    start() {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          const { port } = server.address() as AddressInfo;
-          url = `http://127.0.0.1:${port}`;
-          resolve(url);
-        });
-      });
+    async start() {
+      url = await listenLocally(server);
+      return url;
     },
-    stop() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    stop: () => closeNow(server),
     phone(user) {
       const id = randomBytes(12).toString('hex');
       phones.set(id, user);

@@ -2,9 +2,9 @@
 // through which a container calls WeChat's server APIs over plain HTTP without an access_token.
 // It adds the credentials of the environment's own app (or, under resource sharing, of the app
 // named by `from_appid`), forwards to the simulator and answers with an `x-openapi-seqid` header.
+import { closeNow, listenLocally } from './localServer';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { WeChatSimulator } from './server';
 
 export interface OpenApiServiceStandIn {
@@ -73,22 +73,11 @@ export function createOpenApiServiceStandIn(opts: { simulator: WeChatSimulator; 
     get url() {
       return url;
     },
-    start() {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, opts.host ?? '127.0.0.1', () => {
-          const { address, port } = server.address() as AddressInfo;
-          url = `http://${address}:${port}`;
-          resolve(url);
-        });
-      });
+    async start() {
+      url = await listenLocally(server, opts.host);
+      return url;
     },
-    stop() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    stop: () => closeNow(server),
     calls: () => [...calls],
   };
 }
