@@ -7,7 +7,6 @@ import { MemoryRateLimitStore, type RateLimitStore } from './rateLimit/store';
 import { createSecretBox } from './secrets/secretBox';
 import { createInsertBatcher } from './infra/perf/insertBatcher';
 import type { SessionDocument } from './db/models/session';
-import type { SessionRefDocument } from './db/models/sessionRef';
 import { createReadBatcher } from './infra/perf/readBatcher';
 import { createIdentityCache } from './services/identities';
 import { createUserStore } from './data/users';
@@ -81,7 +80,6 @@ export function createAppServices(opts: {
     refreshTokenTtlS: config.sessions.refreshTokenTtlS,
     maxAgeS: config.sessions.maxAgeS,
     inserts: createInsertBatcher<SessionDocument>(() => db.Session.collection),
-    refInserts: createInsertBatcher<SessionRefDocument>(() => db.SessionRef.collection),
     reads: createReadBatcher<SessionDocument>(() => db.Session.collection),
     users,
   };

@@ -6,6 +6,7 @@ import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteExpiredRegistrationTickets } from '../server/services/registrationTickets';
 import { deleteExpiredSessions } from '../server/services/sessions';
+import { newRefreshToken } from '../server/tokens/refreshToken';
 import { expectReason } from './helpers/expectError';
 import { startTestBackend, uniqueOpenId, useTestBackend, type TestBackend } from './helpers/testBackend';
 
@@ -84,8 +85,11 @@ describe('refresh tokens', () => {
   const t = useTestBackend({ AUTH_REGISTRATION: 'auto' });
 
   it('login returns a refresh token naming its session and a 256-bit secret, stored only as a hash', async () => {
+    const refsBefore = await t.backend.services.db.SessionRef.countDocuments({});
     const { refreshToken, refreshExpiresIn, user, accessToken } = await signUp(t);
-    expect(refreshToken).toMatch(/^wxr_[\w-]{22}\.[\w-]{43}$/);
+    // The session's id starts with its user's: one document per login, nothing else written for it.
+    expect(refreshToken).toMatch(new RegExp(`^wxr_${user.id}:[\\w-]{22}\\.[\\w-]{43}$`));
+    expect(await t.backend.services.db.SessionRef.countDocuments({})).toBe(refsBefore);
     expect(refreshExpiresIn).toBe(30 * 86_400);
     const stored = await t.backend.services.db.Session.find({ userId: user.id }).lean();
     expect(stored).toHaveLength(1);
@@ -309,6 +313,31 @@ describe('sessions stored in the old shape (one document per refresh token)', ()
     } finally {
       await after.stop();
     }
+  });
+});
+
+describe('sessions whose id does not name their user (started before ids did)', () => {
+  const t = useTestBackend({ AUTH_REGISTRATION: 'auto', JWT_KEYS: JSON.stringify([KEY_1]) });
+
+  it('are listed by their reference and keep working: refresh, user.sessions, logoutAll', async () => {
+    const s = await signUp(t);
+    const db = t.backend.services.db;
+    // What such a login left: the session under a 22-character id, and a reference to it.
+    const current = await db.Session.findOne({ userId: s.user.id }).lean();
+    const oldId = randomBytes(16).toString('base64url');
+    const old = newRefreshToken(oldId);
+    await db.Session.collection.insertOne({ ...current!, _id: oldId, tokenHash: old.secretHash } as never);
+    await db.Session.deleteOne({ _id: current!._id });
+    await db.SessionRef.create({ _id: `${s.user.id}:${oldId}`, appId: current!.appId, createdAt: current!.createdAt, endsAt: current!.endsAt });
+
+    const next = await t.client().auth.refresh.mutate({ refreshToken: old.token });
+    expect(next.refreshToken.startsWith(`wxr_${oldId}.`)).toBe(true);
+    expect((jwt.decode(next.accessToken) as { sid: string }).sid).toBe(oldId);
+    const mine = await t.client({ token: next.accessToken }).user.sessions.query({});
+    expect(mine.map((x) => [x.id, x.current])).toEqual([[oldId, true]]);
+    expect(await t.client({ token: next.accessToken }).auth.logoutAll.mutate()).toEqual({ revokedSessions: 1 });
+    expect((await db.Session.findById(oldId).lean())!.revokedReason).toBe('logout_all');
+    await expectReason(t.client().auth.refresh.mutate({ refreshToken: next.refreshToken }), 'REFRESH_TOKEN_INVALID', 401);
   });
 });
 

@@ -3,8 +3,6 @@ import type { Database } from '../../server/db/connection';
 import { identityId } from '../../server/db/models/identity';
 import type { SessionDocument } from '../../server/db/models/session';
 import { newRefreshToken, newSessionId } from '../../server/tokens/refreshToken';
-import type { SessionRefDocument } from '../../server/db/models/sessionRef';
-import { sessionRef } from '../../server/services/sessionLists';
 
 /** The openid of seeded user number i (0-based): stable, so a scenario can address any of them. */
 export const seededOpenId = (i: number) => `bench_u${String(i).padStart(7, '0')}`;
@@ -74,12 +72,11 @@ export async function seedSessions(
     const now = new Date();
     const endsAt = new Date(now.getTime() + opts.maxAgeS * 1000);
     const docs: SessionDocument[] = [];
-    const refs: SessionRefDocument[] = [];
     for (let i = start; i < end; i++) {
-      const sessionId = newSessionId();
+      const user = i % opts.users;
+      const sessionId = newSessionId(seededUserId(user).toHexString());
       const { token, secretHash } = newRefreshToken(sessionId);
       if (refreshTokens.length < opts.keep) refreshTokens.push(token);
-      const user = i % opts.users;
       docs.push({
         _id: sessionId,
         userId: seededUserId(user),
@@ -98,10 +95,8 @@ export async function seedSessions(
         revokedReason: null,
         sessionKeyEnc: null,
       });
-      refs.push(sessionRef(seededUserId(user), { id: sessionId, appId, createdAt: now, endsAt }));
     }
     await db.Session.collection.insertMany(docs as never[], { ordered: false });
-    await db.SessionRef.collection.insertMany(refs as never[], { ordered: false });
     const t = performance.now();
     if (opts.onProgress && t - lastReport > 5000) {
       lastReport = t;

@@ -5,13 +5,12 @@ import type { Database } from '../db/connection';
 import type { UserStore } from '../data/users';
 import type { InsertBatcher } from '../infra/perf/insertBatcher';
 import type { ReadBatcher } from '../infra/perf/readBatcher';
-import type { SessionRefDocument } from '../db/models/sessionRef';
 import type { RevokedReason, SessionDocument } from '../db/models/session';
 import { AppError } from '../errors';
 import { constantTimeEqual } from '../secrets/constantTimeEqual';
 import { newRefreshToken, newSessionId, parseRefreshToken } from '../tokens/refreshToken';
 import { claimOnce } from './claims';
-import { deleteEndedSessionRefs, listedSessions, sessionRef } from './sessionLists';
+import { deleteEndedSessionRefs, listedSessions } from './sessionLists';
 
 /**
  * Sessions: one document per login, keyed by its id, found by `_id` on every hot path. A refresh
@@ -44,8 +43,6 @@ export interface SessionDeps {
   maxAgeS: number;
   /** Inserts session documents, many logins to a round trip (see server/infra/perf/insertBatcher.ts). */
   inserts: InsertBatcher<SessionDocument>;
-  /** Inserts the users' session references (server/services/sessionLists.ts), batched likewise. */
-  refInserts: InsertBatcher<SessionRefDocument>;
   /** Reads session documents by _id, many requests to a round trip (server/infra/perf/readBatcher.ts). */
   reads: ReadBatcher<SessionDocument>;
   /** The users: logoutAll's cut-off is written through them, so their cache shows it at once. */
@@ -92,33 +89,31 @@ export async function startSession(
   client: ClientInfo,
 ): Promise<IssuedRefreshToken> {
   const now = deps.now();
-  const sessionId = newSessionId();
+  const userId = new Types.ObjectId(String(who.userId));
+  // Its id starts with the user's: the session is in its user's list without another write.
+  const sessionId = newSessionId(userId.toHexString());
   const { token, secretHash } = newRefreshToken(sessionId);
   const endsAt = new Date(now.getTime() + deps.maxAgeS * 1000);
   const expiresAt = new Date(Math.min(now.getTime() + deps.refreshTokenTtlS * 1000, endsAt.getTime()));
-  const userId = new Types.ObjectId(String(who.userId));
   // Every field of the schema: the batcher writes the document as it is.
-  await Promise.all([
-    deps.inserts.insert({
-      _id: sessionId,
-      userId,
-      appId: who.appId,
-      openId: who.openId,
-      tokenHash: secretHash,
-      previousHash: null,
-      generation: 0,
-      createdAt: now,
-      lastUsedAt: now,
-      expiresAt,
-      endsAt,
-      userAgent: clip(client.userAgent, 256),
-      ip: clip(client.ip, 64),
-      revokedAt: null,
-      revokedReason: null,
-      sessionKeyEnc: who.sessionKeyEnc,
-    }),
-    deps.refInserts.insert(sessionRef(userId, { id: sessionId, appId: who.appId, createdAt: now, endsAt })),
-  ]);
+  await deps.inserts.insert({
+    _id: sessionId,
+    userId,
+    appId: who.appId,
+    openId: who.openId,
+    tokenHash: secretHash,
+    previousHash: null,
+    generation: 0,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt,
+    endsAt,
+    userAgent: clip(client.userAgent, 256),
+    ip: clip(client.ip, 64),
+    revokedAt: null,
+    revokedReason: null,
+    sessionKeyEnc: who.sessionKeyEnc,
+  });
   return { sessionId, appId: who.appId, openId: who.openId, refreshToken: token, refreshExpiresIn: seconds(now, expiresAt) };
 }
 

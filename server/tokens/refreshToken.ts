@@ -3,18 +3,24 @@ import { createHash, randomBytes } from 'node:crypto';
 /**
  * Refresh tokens: `wxr_<sessionId>.<secret>`. The session id says which document to read (by
  * `_id`); the secret (256 random bits) is what proves possession, and only its SHA-256 is stored.
+ * A session id is `<userIdHex>:<128 random bits>` (sessions started before that change have the
+ * random part alone, see server/services/sessionLists.ts).
  * Tokens of the old shape, `wxr_<secret>` with no session id, are still read (see
  * server/services/sessionMigration.ts): their hash is of the whole token.
  */
 export type ParsedRefreshToken = { kind: 'session'; sessionId: string; secretHash: string } | { kind: 'legacy'; tokenHash: string };
 
-const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+const SESSION_ID = /^(?:[0-9a-f]{24}:)?[A-Za-z0-9_-]{22}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
 
 export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
 
-/** 128 random bits, base64url: a session's id (also the access token's `sid`). */
-export const newSessionId = () => randomBytes(16).toString('base64url');
+/**
+ * A session's id (also the access token's `sid`): its user's id, then 128 random bits (base64url).
+ * Starting with the user's id puts a user's sessions in one `_id` range, so a login writes its
+ * session and nothing else (server/services/sessionLists.ts).
+ */
+export const newSessionId = (userId: string) => `${userId}:${randomBytes(16).toString('base64url')}`;
 
 export function newRefreshToken(sessionId: string): { token: string; secretHash: string } {
   const secret = randomBytes(32).toString('base64url');
