@@ -11,7 +11,7 @@ import { createReadBatcher } from './infra/perf/readBatcher';
 import { createIdentityCache } from './services/identities';
 import { createUserStore } from './data/users';
 import { createPrincipalCache } from './services/principals';
-import type { SessionDeps } from './services/sessions';
+import { sessionCheckProjection, type SessionCheckFields, type SessionDeps } from './services/sessions';
 import { createWeChatApps } from './services/wechatApps';
 import type { PlatformDeps } from './services/platform';
 import { wechatAccessTokenModel } from './db/models/wechatAccessToken';
@@ -81,6 +81,7 @@ export function createAppServices(opts: {
     maxAgeS: config.sessions.maxAgeS,
     inserts: createInsertBatcher<SessionDocument>(() => db.Session.collection),
     reads: createReadBatcher<SessionDocument>(() => db.Session.collection),
+    checks: createReadBatcher<SessionCheckFields>(() => db.Session.collection, { projection: sessionCheckProjection }),
     users,
   };
   const principals = createPrincipalCache({ users, sessions, ttlMs: cacheTtlMs, now });

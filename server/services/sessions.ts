@@ -45,6 +45,8 @@ export interface SessionDeps {
   inserts: InsertBatcher<SessionDocument>;
   /** Reads session documents by _id, many requests to a round trip (server/infra/perf/readBatcher.ts). */
   reads: ReadBatcher<SessionDocument>;
+  /** The same, with only what an authenticated call's check needs (`sessionCheckProjection`). */
+  checks: ReadBatcher<SessionCheckFields>;
   /** The users: logoutAll's cut-off is written through them, so their cache shows it at once. */
   users: UserStore;
   /** Told whenever an ending of a session is done, so caches drop it at once (server/appServices.ts). */
@@ -283,9 +285,17 @@ export async function endAllSessions(deps: SessionDeps, userId: string, reason: 
   return ended.filter(Boolean).length;
 }
 
+/**
+ * What the check of an authenticated call reads of its session. That read is the one an uncached
+ * call adds to every request; the rest of the document (hashes, the sealed session_key, the client
+ * info) is most of its bytes, for both databases to encode and for us to decode.
+ */
+export const sessionCheckProjection = { userId: 1, createdAt: 1, expiresAt: 1, revokedAt: 1 } as const;
+export type SessionCheckFields = Pick<SessionDocument, '_id' | keyof typeof sessionCheckProjection>;
+
 /** What an authenticated call needs to know of its token's session (one read by _id, batched). */
-export async function sessionState(deps: Pick<SessionDeps, 'reads' | 'now'>, sessionId: string): Promise<{ live: boolean; userId: string | null; createdAt: Date | null }> {
-  const session = await deps.reads.byId(sessionId);
+export async function sessionState(deps: Pick<SessionDeps, 'checks' | 'now'>, sessionId: string): Promise<{ live: boolean; userId: string | null; createdAt: Date | null }> {
+  const session = await deps.checks.byId(sessionId);
   if (!session) return { live: false, userId: null, createdAt: null };
   return { live: session.revokedAt == null && session.expiresAt > deps.now(), userId: String(session.userId), createdAt: session.createdAt };
 }
