@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Types } from 'mongoose';
 import type { Database } from '../db/connection';
 import { createBoundedCache } from '../infra/perf/boundedCache';
@@ -39,6 +40,11 @@ const MAX_ENTRIES = 50_000;
 export function createUserStore(deps: { db: Database; ttlMs: number; now: () => number }): UserStore {
   const { db } = deps;
   const cache = createBoundedCache<string, StoredUser | null>({ maxEntries: MAX_ENTRIES, ttlMs: deps.ttlMs, now: deps.now });
+  // The user object each id was last answered with, fresh or not. A read that finds the document
+  // unchanged answers with that same object, so what is built once per user object (auth.me's
+  // validated, serialized answer: server/infra/perf/reusedOutputs.ts) is built again only when the
+  // user changed, not on every uncached call. Comparing costs a few µs; rebuilding, far more.
+  const lastAnswered = createBoundedCache<string, StoredUser>({ maxEntries: MAX_ENTRIES });
   // Bumped by every write: a read that started before one must not store its older answer.
   const generations = new Map<string, number>();
 
@@ -50,10 +56,23 @@ export function createUserStore(deps: { db: Database; ttlMs: number; now: () => 
     const userId = String(user._id);
     bump(userId);
     cache.set(userId, user);
+    lastAnswered.set(userId, user);
   }
   function forget(userId: string) {
     bump(userId);
     cache.delete(userId);
+    lastAnswered.delete(userId);
+  }
+  /** `read`'s document, as the object answered last time when nothing in it changed. */
+  function sameAsBefore(userId: string, read: StoredUser | null): StoredUser | null {
+    if (!read) {
+      lastAnswered.delete(userId);
+      return null;
+    }
+    const before = lastAnswered.get(userId);
+    if (before && isDeepStrictEqual(before, read)) return before;
+    lastAnswered.set(userId, read);
+    return read;
   }
 
   // Reads by _id, many requests to a round trip (logins, refreshes and uncached calls of a moment).
@@ -62,8 +81,10 @@ export function createUserStore(deps: { db: Database; ttlMs: number; now: () => 
   async function read(userId: string) {
     if (!Types.ObjectId.isValid(userId)) return null;
     const generation = generations.get(userId) ?? 0;
-    const user = await reads.byId(new Types.ObjectId(userId));
-    if ((generations.get(userId) ?? 0) === generation) cache.set(userId, user);
+    const read = await reads.byId(new Types.ObjectId(userId));
+    if ((generations.get(userId) ?? 0) !== generation) return read;
+    const user = sameAsBefore(userId, read);
+    cache.set(userId, user);
     return user;
   }
 
