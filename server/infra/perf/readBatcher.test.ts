@@ -52,6 +52,30 @@ describe('read batcher (reads by _id, many to a round trip)', () => {
     expect(finds).toEqual([2]);
   });
 
+  it('ids asked for while a find is in flight go together in the next one', async () => {
+    const { collection, finds, view } = counted('grouped');
+    await collection.insertMany(Array.from({ length: 10 }, (_, n) => ({ _id: `d${n}`, n })) as never[]);
+    // Each find takes 30 ms to answer: the database is busy.
+    const slow = () =>
+      Object.assign(Object.create(view()), {
+        find: (filter: never, opts: object) => {
+          const cursor = view().find(filter, opts);
+          return { toArray: () => new Promise((r) => setTimeout(r, 30)).then(() => cursor.toArray()) };
+        },
+      }) as mongo.Collection;
+    const reads = createReadBatcher<Doc>(slow);
+    const first = reads.byId('d0');
+    const later: Promise<Doc | null>[] = [];
+    // Three more turns while the first find is in flight, each asking for other ids.
+    for (const ids of [['d1', 'd2'], ['d3'], ['d4', 'd1']]) {
+      await new Promise((r) => setImmediate(r));
+      later.push(...ids.map((id) => reads.byId(id)));
+    }
+    const docs = await Promise.all([first, ...later]);
+    expect(docs.map((d) => d?.n)).toEqual([0, 1, 2, 3, 4, 1]);
+    expect(finds).toEqual([1, 4]);
+  });
+
   it('splits a large turn into finds of at most 256 ids', async () => {
     const { collection, finds, view } = counted('large');
     await collection.insertMany(Array.from({ length: 600 }, (_, n) => ({ _id: `d${n}`, n })) as never[]);
