@@ -20,6 +20,10 @@ export interface BenchSettings {
   hotUsers: number;
   /** Only these scenarios (BENCH_ONLY, e.g. `baseline,me`; default all); for profiling one path. */
   only: ScenarioKey[] | null;
+  /** Rounds of the paired ratios at the end (BENCH_PAIRED_ROUNDS, default 6; 0 skips them). */
+  pairedRounds: number;
+  /** Seconds per scenario in each paired round (BENCH_PAIRED_SECONDS, default 3). */
+  pairedSeconds: number;
   /** Run the production server with --cpu-prof, writing the profile into this directory (BENCH_CPU_PROF). */
   cpuProfileDir: string | null;
 }
@@ -56,6 +60,8 @@ export function loadSettings(): BenchSettings {
     scaleSessions: positiveInt('BENCH_SCALE_SESSIONS', 200_000),
     hotUsers: Math.min(positiveInt('BENCH_HOT_USERS', 1000), baseUsers),
     only: scenarioList(process.env.BENCH_ONLY),
+    pairedRounds: positiveInt('BENCH_PAIRED_ROUNDS', 6, 0),
+    pairedSeconds: positiveInt('BENCH_PAIRED_SECONDS', 3),
     cpuProfileDir: process.env.BENCH_CPU_PROF || null,
   };
   if (settings.scaleUsers < settings.baseUsers) throw new Error('BENCH_SCALE_USERS must be at least BENCH_BASE_USERS');
