@@ -45,6 +45,10 @@ func run(dir string, port int, watchStdin bool) error {
 		return err
 	}
 
+	if err := servePprof(); err != nil {
+		return err
+	}
+
 	// FerretDB takes an address, not a listener: pick a free loopback port ourselves.
 	if port == 0 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
