@@ -3,7 +3,8 @@ import { Schema, type Connection, type InferSchemaType, type Model, Types } from
 /**
  * One login session, keyed by its id: every hot path (refresh, the session check of an
  * authenticated call, logout) finds it by `_id`, the one lookup the embedded database answers
- * from an index. A refresh token names its session (`wxr_<sessionId>.<secret>`, see
+ * from an index. The id is `<userIdHex>:<random>`, so a user's sessions are one `_id` range
+ * (server/services/sessionLists.ts). A refresh token names its session (`wxr_<sessionId>.<secret>`, see
  * server/tokens/refreshToken.ts); the document keeps the SHA-256 of the current token's secret and
  * of the one rotated last (reuse detection), and a generation that every write of the document
  * raises (see server/services/sessions.ts for why). A refresh updates this document: storage grows

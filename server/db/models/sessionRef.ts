@@ -1,15 +1,14 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 
 /**
- * One per session, `_id` `<userIdHex>:<sessionId>`: a user's sessions are the `_id` range from
- * `<userIdHex>:` to `<userIdHex>;`, read from the `_id` index on MongoDB and on the embedded
- * database (devdb pushes string ranges on `_id` down to its index). That is what "every session of
- * a user" reads (logoutAll, bans, `user.sessions`, the admin view, the newest session_key of an
- * identity) instead of filtering the sessions collection by userId, which the embedded database
- * answers by reading the whole collection. A login inserts its reference beside its session, both
- * batched with other logins' (no document is updated per login); the cleanup removes references
- * past their session's endsAt. Correctness of "end them all" does not rest on these alone:
- * users.sessionsValidAfter ends every session started before it.
+ * One per session of an earlier version whose id does not start with its user's (ids of the
+ * random part alone, and migrated ones): `_id` `<userIdHex>:<sessionId>`, so those sessions are in
+ * the same `_id` range as the user's current ones, `<userIdHex>:` to `<userIdHex>;`, read from the
+ * `_id` index on MongoDB and on the embedded database (devdb pushes string ranges on `_id` down to
+ * its index). New sessions need none: their own ids are in that range of `sessions`
+ * (server/services/sessionLists.ts). The cleanup removes references past their session's endsAt,
+ * so the collection empties as those sessions end. Correctness of "end them all" does not rest on
+ * these alone: users.sessionsValidAfter ends every session started before it.
  */
 const sessionRefSchema = new Schema(
   {
