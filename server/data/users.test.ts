@@ -34,7 +34,7 @@ describe('user store with caching off (AUTH_CACHE_TTL_S=0)', () => {
     expect(reusedMeOutput(renamed!, 'o_app', nothingDue, avatarUrls).nickName).toBe('Bob');
     expect(await users.read(userId)).toBe(renamed);
 
-    // Deleted elsewhere: null, and a user written again later is not mistaken for the old object.
+    // Deleted elsewhere: null.
     await db.User.collection.deleteOne({ _id: created._id });
     expect(await users.read(userId)).toBeNull();
   });
