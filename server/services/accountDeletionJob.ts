@@ -7,7 +7,7 @@ import { RATE_LIMIT_SLOTS_COLLECTION } from '../db/models/rateLimitSlot';
 import type { Logger } from '../logger';
 import type { AppModule } from '../modules/defineModule';
 import type { IdentityCache } from './identities';
-import { allListedSessionIds, deleteSessionRefsOfUser } from './sessionLists';
+import { deleteSessionRefsOfUser, sessionsOfUser } from './sessionLists';
 import { endAllSessions, type SessionDeps } from './sessions';
 
 /**
@@ -123,7 +123,7 @@ async function deleteEverything(deps: AccountDeletionJobDeps, userId: string): P
 
 /** The user's sessions (with their IPs and devices), their generation claims and migrated tokens. */
 async function deleteSessions(db: Database, userId: Types.ObjectId): Promise<void> {
-  const listed = await allListedSessionIds({ db }, String(userId));
+  const listed = (await sessionsOfUser({ db }, String(userId))).map((s) => s._id);
   const swept = await db.Session.find({ userId }, { _id: 1 }).lean();
   const ids = [...new Set([...listed, ...swept.map((s) => s._id)])];
   if (ids.length > 0) {

@@ -6,7 +6,7 @@ import type { Database } from '../db/connection';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { AppModule } from '../modules/defineModule';
-import { allListedSessionIds } from './sessionLists';
+import { sessionsOfUser } from './sessionLists';
 import type { StoredUser } from './users';
 
 /**
@@ -100,16 +100,12 @@ export async function exportUserData(deps: DataExportDeps, userId: string): Prom
 const notFound = () => new AppError('USER_NOT_FOUND', 'No user has this id');
 
 /**
- * The sessions the user's references name (server/services/sessionLists.ts: one `_id` range),
- * each read by `_id`, newest first; ended ones too, until the cleanup removes them. Only what the
+ * The user's sessions (server/services/sessionLists.ts: their `_id` ranges), newest first; ended ones too, until the cleanup removes them. Only what the
  * user may see of them: never the hashes or the key.
  */
 async function sessionsOf(deps: DataExportDeps, userId: Types.ObjectId): Promise<DataExportOutput['sessions']> {
-  const ids = await allListedSessionIds(deps, userId.toHexString());
-  const docs = await Promise.all(ids.map((id) => deps.db.Session.findById(id).lean()));
+  const docs = await sessionsOfUser(deps, userId.toHexString());
   return docs
-    .filter((s) => s !== null && s.userId.equals(userId))
-    .map((s) => s!)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
     .map((s) => ({
       id: s._id,

@@ -1,6 +1,6 @@
 import type { Types } from 'mongoose';
 import type { Database } from '../db/connection';
-import type { SessionRefDocument } from '../db/models/sessionRef';
+import type { SessionDocument } from '../db/models/session';
 import { isDuplicateKey } from '../errors';
 
 /**
@@ -14,9 +14,10 @@ import { isDuplicateKey } from '../errors';
  *   the same range there; the cleanup removes each past its session's end, so the collection
  *   empties as those sessions end.
  * How many sessions a user has is bounded by their logins within SESSION_MAX_AGE_S (and those by
- * the per-user login rate limit), not by the collection.
+ * the per-user login rate limit), not by the collection. A listing reads the session documents
+ * themselves: what it needs of each (app, times, revocation) is there, with nothing read twice.
  */
-export interface ListedSession {
+interface ListedSession {
   id: string;
   appId: string;
   createdAt: Date;
@@ -41,35 +42,29 @@ export async function listSession(deps: ListDeps, userId: Types.ObjectId | strin
   }
 }
 
-/** Every session of a user, ended ones too, with what a listing needs of it: both ranges (see above). */
-async function sessionsInRanges(deps: Pick<ListDeps, 'db'>, userId: string): Promise<ListedSession[]> {
+/**
+ * Every session document of a user, ended ones too: the user's range of `sessions` (one read),
+ * then the older sessions their references name that the range did not hold (one read by `_id`).
+ */
+export async function sessionsOfUser(deps: Pick<ListDeps, 'db'>, userId: string): Promise<SessionDocument[]> {
   const range = { _id: rangeOf(userId) as never };
   const [own, refs] = await Promise.all([
-    deps.db.Session.collection
-      .find<{ _id: string; appId: string; createdAt: Date; endsAt: Date }>(range, { projection: { appId: 1, createdAt: 1, endsAt: 1 } })
-      .toArray(),
-    deps.db.SessionRef.collection.find<SessionRefDocument>(range).toArray(),
+    deps.db.Session.collection.find<SessionDocument>(range).toArray(),
+    deps.db.SessionRef.collection.find<{ _id: string }>(range, { projection: { _id: 1 } }).toArray(),
   ]);
   const prefix = `${userId}:`.length;
-  const byId = new Map<string, ListedSession>();
-  for (const s of own) byId.set(s._id, { id: s._id, appId: s.appId, createdAt: s.createdAt, endsAt: s.endsAt });
-  // A migration may have referenced a session that its own range lists already: once each.
-  for (const ref of refs) {
-    const id = ref._id.slice(prefix);
-    if (!byId.has(id)) byId.set(id, { id, appId: ref.appId, createdAt: ref.createdAt, endsAt: ref.endsAt });
-  }
-  return [...byId.values()];
+  const held = new Set(own.map((s) => s._id));
+  // A migration may have referenced a session that the range holds already: once each.
+  const referenced = [...new Set(refs.map((ref) => ref._id.slice(prefix)))].filter((id) => !held.has(id));
+  if (referenced.length === 0) return own;
+  const older = await deps.db.Session.collection.find<SessionDocument>({ _id: { $in: referenced } as never }).toArray();
+  return [...own, ...older.filter((s) => String(s.userId) === userId)];
 }
 
 /** The sessions of a user that have not reached their end (expired or ended ones may be among them). */
-export async function listedSessions(deps: ListDeps, userId: string): Promise<ListedSession[]> {
+export async function listedSessions(deps: ListDeps, userId: string): Promise<SessionDocument[]> {
   const now = deps.now().getTime();
-  return (await sessionsInRanges(deps, userId)).filter((s) => s.endsAt.getTime() > now);
-}
-
-/** Every session id of the user, ended ones too (account deletion, the data export). */
-export async function allListedSessionIds(deps: Pick<ListDeps, 'db'>, userId: string): Promise<string[]> {
-  return (await sessionsInRanges(deps, userId)).map((s) => s.id);
+  return (await sessionsOfUser(deps, userId)).filter((s) => s.endsAt.getTime() > now);
 }
 
 /** Removes every reference of the user (account deletion). */

@@ -281,7 +281,7 @@ export async function endAllSessions(deps: SessionDeps, userId: string, reason: 
   if (!Types.ObjectId.isValid(userId)) return 0;
   await deps.users.update({ _id: userId }, { sessionsValidAfter: deps.now() });
   const listed = await listedSessions(deps, userId);
-  const ended = await Promise.all(listed.map((s) => endSessionForGood(deps, s.id, reason, userId)));
+  const ended = await Promise.all(listed.map((s) => endSessionForGood(deps, s._id, reason, userId)));
   return ended.filter(Boolean).length;
 }
 
@@ -300,27 +300,19 @@ export async function sessionState(deps: Pick<SessionDeps, 'checks' | 'now'>, se
   return { live: session.revokedAt == null && session.expiresAt > deps.now(), userId: String(session.userId), createdAt: session.createdAt };
 }
 
-/**
- * The newest session_key of a user in an app, sealed: the one of their latest login there (the
- * user's list, then that session, both by _id).
- */
+/** The newest session_key of a user in an app, sealed: the one of their latest login there. */
 export async function latestSessionKeyEnc(deps: Pick<SessionDeps, 'db' | 'now'>, who: { userId: string; appId: string; openId: string }): Promise<string | null> {
-  const inApp = (await listedSessions(deps, who.userId)).filter((s) => s.appId === who.appId);
-  for (const listed of inApp.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).slice(0, 3)) {
-    const session = await deps.db.Session.findById(listed.id, { openId: 1, sessionKeyEnc: 1 }).lean();
-    if (session?.openId === who.openId && session.sessionKeyEnc) return session.sessionKeyEnc;
-  }
-  return null;
+  const inApp = (await listedSessions(deps, who.userId)).filter((s) => s.appId === who.appId && s.openId === who.openId && s.sessionKeyEnc);
+  const newest = inApp.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+  return newest?.sessionKeyEnc ?? null;
 }
 
 /** The user's live sessions, most recently used first. */
 export async function listSessions(deps: SessionDeps, userId: string, currentSessionId: string): Promise<SessionOutput[]> {
   const now = deps.now();
   const listed = await listedSessions(deps, userId);
-  const sessions = await Promise.all(listed.map((s) => deps.reads.byId(s.id)));
-  return sessions
-    .filter((s) => s !== null && String(s.userId) === userId && s.revokedAt == null && s.expiresAt > now)
-    .map((s) => s!)
+  return listed
+    .filter((s) => s.revokedAt == null && s.expiresAt > now)
     .sort((a, b) => b.lastUsedAt.getTime() - a.lastUsedAt.getTime())
     .map((s) => ({
       id: s._id,
