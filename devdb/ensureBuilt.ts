@@ -4,6 +4,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { withBuildLock } from './buildLock';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -13,6 +14,8 @@ export const DEVDB_BINARY = join(here, 'bin', 'devdb');
 
 /** The patched copy of FerretDB and the go.mod that points at it (ignored by git, remade on every build). */
 const BUILD_DIR = join(here, 'build');
+/** Held while a build runs (devdb/buildLock.ts); beside the binary, ignored by git like it. */
+const BUILD_LOCK = join(here, 'bin', '.build.lock');
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 /** Unified diffs against the FerretDB module, applied in file name order (see patches/README.md). */
 const PATCHES_DIR = 'patches';
@@ -53,24 +56,35 @@ export async function goAvailable(): Promise<boolean> {
 export async function ensureDevdbBuilt(log: (line: string) => void = () => {}): Promise<string> {
   const stamp = await sourceStamp();
   const stampFile = `${DEVDB_BINARY}.stamp`;
-  if (existsSync(DEVDB_BINARY) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
-    return DEVDB_BINARY;
-  }
+  const upToDate = () => existsSync(DEVDB_BINARY) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp;
+  if (upToDate()) return DEVDB_BINARY;
   mkdirSync(dirname(DEVDB_BINARY), { recursive: true });
+  const onWait = (pid: number | null) => log(`waiting for the devdb build of another process${pid ? ` (pid ${pid})` : ''}`);
+  return withBuildLock(
+    BUILD_LOCK,
+    async () => {
+      // The process we waited for may have built this very source.
+      if (!upToDate()) await build(stamp, stampFile, log);
+      return DEVDB_BINARY;
+    },
+    { onWait },
+  );
+}
+
+async function build(stamp: string, stampFile: string, log: (line: string) => void): Promise<void> {
   log('building the embedded database (FerretDB v1 patched, SQLite) with go build; first time takes a minute or two');
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' };
   const opts = { cwd: here, env, maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 };
   const modfile = await preparePatchedFerretDB(opts);
-  const build = ['build', '-trimpath', `-modfile=${modfile}`, '-o', DEVDB_BINARY];
+  const goBuild = ['build', '-trimpath', `-modfile=${modfile}`, '-o', DEVDB_BINARY];
   try {
-    await run('go', [...build, '.'], opts);
+    await run('go', [...goBuild, '.'], opts);
   } catch (err) {
     // A newer Go may refuse an old dependency's go:linkname; this flag lifts that check.
     log(`go build failed (${firstLine(err)}); retrying with -checklinkname=0`);
-    await run('go', [...build, '-ldflags=-checklinkname=0', '.'], opts);
+    await run('go', [...goBuild, '-ldflags=-checklinkname=0', '.'], opts);
   }
   writeFileSync(stampFile, stamp);
-  return DEVDB_BINARY;
 }
 
 /**
