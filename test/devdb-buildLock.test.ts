@@ -29,11 +29,22 @@ function holder(lockDir: string, logFile: string, name: string, holdMs: number):
 
 const steps = (logFile: string) => readFileSync(logFile, 'utf8').trim().split('\n');
 
+/** A fresh folder for one test: where its lock goes and where its holders log. */
+function scratch() {
+  dir = mkdtempSync(join(tmpdir(), 'buildlock-'));
+  return { lockDir: join(dir, '.build.lock'), logFile: join(dir, 'log') };
+}
+
+/** The pid of a process that has ended. */
+function endedPid(): number {
+  const ended = spawnSync(process.execPath, ['-e', '']);
+  expect(ended.status).toBe(0);
+  return ended.pid;
+}
+
 describe('the devdb build lock', () => {
   it('lets one process build at a time: three started together take turns', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'buildlock-'));
-    const lockDir = join(dir, '.build.lock');
-    const logFile = join(dir, 'log');
+    const { lockDir, logFile } = scratch();
     await Promise.all(['a', 'b', 'c'].map((name) => holder(lockDir, logFile, name, 400)));
 
     const turns = steps(logFile).filter((s) => !s.startsWith('wait'));
@@ -48,35 +59,21 @@ describe('the devdb build lock', () => {
     expect(existsSync(lockDir)).toBe(false); // released
   });
 
-  it('takes over a lock whose process is gone (a build killed midway)', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'buildlock-'));
-    const lockDir = join(dir, '.build.lock');
-    const logFile = join(dir, 'log');
-    const ended = spawnSync(process.execPath, ['-e', '']);
-    expect(ended.status).toBe(0);
+  // A build killed midway leaves its lock behind, with its pid or (killed right after mkdir) without.
+  it.each([
+    ['whose process is gone', (lockDir: string) => writeFileSync(join(lockDir, 'pid'), String(endedPid()))],
+    ['that never got its pid, once it is old', (lockDir: string) => utimesSync(lockDir, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000))],
+  ])('takes over a lock %s', async (_, leaveBehind) => {
+    const { lockDir, logFile } = scratch();
     mkdirSync(lockDir);
-    writeFileSync(join(lockDir, 'pid'), String(ended.pid));
-
-    await holder(lockDir, logFile, 'next', 0);
-    expect(steps(logFile)).toEqual(['enter next', 'exit next']);
-  });
-
-  it('takes over a lock that never got its pid, once it is old', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'buildlock-'));
-    const lockDir = join(dir, '.build.lock');
-    const logFile = join(dir, 'log');
-    mkdirSync(lockDir);
-    const minuteAgo = new Date(Date.now() - 60_000);
-    utimesSync(lockDir, minuteAgo, minuteAgo);
+    leaveBehind(lockDir);
 
     await holder(lockDir, logFile, 'next', 0);
     expect(steps(logFile)).toEqual(['enter next', 'exit next']);
   });
 
   it('waits for a lock whose process still runs', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'buildlock-'));
-    const lockDir = join(dir, '.build.lock');
-    const logFile = join(dir, 'log');
+    const { lockDir, logFile } = scratch();
     mkdirSync(lockDir);
     writeFileSync(join(lockDir, 'pid'), String(process.pid)); // this test's process: alive
 
