@@ -7,6 +7,7 @@ import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { AppModule } from '../modules/defineModule';
 import { sessionsOfUser } from './sessionLists';
+import { seenByUser } from './sessions';
 import type { StoredUser } from './users';
 
 /**
@@ -108,14 +109,9 @@ async function sessionsOf(deps: DataExportDeps, userId: Types.ObjectId): Promise
   return docs
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
     .map((s) => ({
-      id: s._id,
+      ...seenByUser(s),
       appId: s.appId,
       openId: s.openId,
-      userAgent: s.userAgent ?? null,
-      ip: s.ip ?? null,
-      createdAt: s.createdAt,
-      lastUsedAt: s.lastUsedAt,
-      expiresAt: s.expiresAt,
       endsAt: s.endsAt,
       revokedAt: s.revokedAt ?? null,
       revokedReason: s.revokedReason ?? null,

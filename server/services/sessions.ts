@@ -314,15 +314,12 @@ export async function listSessions(deps: SessionDeps, userId: string, currentSes
   return listed
     .filter((s) => s.revokedAt == null && s.expiresAt > now)
     .sort((a, b) => b.lastUsedAt.getTime() - a.lastUsedAt.getTime())
-    .map((s) => ({
-      id: s._id,
-      createdAt: s.createdAt,
-      lastUsedAt: s.lastUsedAt,
-      expiresAt: s.expiresAt,
-      userAgent: s.userAgent ?? null,
-      ip: s.ip ?? null,
-      current: s._id === currentSessionId,
-    }));
+    .map((s) => ({ ...seenByUser(s), current: s._id === currentSessionId }));
+}
+
+/** What its user is shown of a session (shared/schemas/session.ts sessionSeenByUser): user.sessions and the data export. */
+export function seenByUser(s: SessionDocument) {
+  return { id: s._id, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, expiresAt: s.expiresAt, userAgent: s.userAgent ?? null, ip: s.ip ?? null };
 }
 
 /**

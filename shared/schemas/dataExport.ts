@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { consentRecord } from './consent';
+import { sessionSeenByUser } from './session';
 import { gender, userStatus } from './user';
 
 /**
@@ -44,14 +45,9 @@ export const dataExportOutput = z.object({
   /** Every stored session (login) of the user: device, address, times; ended ones until they are removed. */
   sessions: z.array(
     z.object({
-      id: z.string(),
+      ...sessionSeenByUser,
       appId: z.string(),
       openId: z.string(),
-      userAgent: z.string().nullable(),
-      ip: z.string().nullable(),
-      createdAt: z.date(),
-      lastUsedAt: z.date(),
-      expiresAt: z.date(),
       endsAt: z.date(),
       revokedAt: z.date().nullable(),
       revokedReason: z.string().nullable(),

@@ -1,13 +1,21 @@
 import { z } from 'zod';
 
-/** A login session (a refresh token family) as its user sees it in user.sessions. */
-export const sessionOutput = z.object({
+/**
+ * What a user is shown of one of their sessions, in user.sessions and in their data export: the
+ * device and the times, never its token hashes or session_key.
+ */
+export const sessionSeenByUser = {
   id: z.string(),
   createdAt: z.date(),
   lastUsedAt: z.date(),
   expiresAt: z.date(),
   userAgent: z.string().nullable(),
   ip: z.string().nullable(),
+};
+
+/** A login session (a refresh token family) as its user sees it in user.sessions. */
+export const sessionOutput = z.object({
+  ...sessionSeenByUser,
   /** The session of the access token that asked. */
   current: z.boolean(),
 });
